@@ -1,0 +1,225 @@
+"""The architecture families nnenc knows how to build, by name.
+
+An :class:`Architecture` is a small, frozen spec. Its ``name`` is the architecture id stored in
+zoos and in :class:`~nnenc.params.NetworkParams`; :func:`get_architecture` resolves it through one
+registry (presets plus whatever a zoo's manifest or the user registers), in the way ``timm``
+creates models by name.
+
+Families:
+
+- ``cnn``: ``len(conv_channels)`` x [Conv ``kernel_size`` x ``kernel_size``, stride ``stride``,
+  "valid" padding, activation, dropout], global average pooling, then ``hidden`` dense layers
+  with activation, then a dense layer to ``num_classes`` logits. The ``cnn-small`` preset is
+  exactly the Small CNN Zoo network (Unterthiner et al. 2020): 3 x Conv 3x3/2 with 16 channels,
+  GAP, Dense 10; 4,970 parameters.
+- ``mlp``: flatten the image, ``hidden`` dense layers with activation, dense to logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+
+from nnenc.layout import FlatLayout
+
+Family = Literal["cnn", "mlp"]
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "selu": nn.SELU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "leaky_relu": nn.LeakyReLU,
+    "linear": nn.Identity,
+}
+
+
+def activation_module(name: str) -> nn.Module:
+    """The activation called ``name``; a clear error lists the known ones."""
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; known: {', '.join(sorted(ACTIVATIONS))}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """Name, kind and tensor shapes (PyTorch layout) of one parametrised layer."""
+
+    name: str
+    kind: str
+    weight: tuple[int, ...]
+    bias: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A buildable network spec; see the module docstring for the families."""
+
+    name: str
+    family: Family
+    in_channels: int = 1
+    input_size: int = 28
+    num_classes: int = 10
+    conv_channels: tuple[int, ...] = ()
+    hidden: tuple[int, ...] = ()
+    kernel_size: int = 3
+    stride: int = 2
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.family not in ("cnn", "mlp"):
+            raise ValueError(f"architecture {self.name!r}: unknown family {self.family!r}")
+        if self.family == "cnn" and not self.conv_channels:
+            raise ValueError(f"architecture {self.name!r}: a cnn needs conv_channels")
+        if self.family == "mlp" and self.conv_channels:
+            raise ValueError(f"architecture {self.name!r}: an mlp has no conv_channels")
+        object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+
+    def layer_shapes(self) -> list[LayerShape]:
+        """Every parametrised layer in network order, with PyTorch-layout shapes."""
+        shapes: list[LayerShape] = []
+        width = self.in_channels
+        k = self.kernel_size
+        for i, out in enumerate(self.conv_channels):
+            shapes.append(LayerShape(f"convs.{i}", "conv", (out, width, k, k), (out,)))
+            width = out
+        if self.family == "mlp":
+            width = self.in_channels * self.input_size * self.input_size
+        for j, out in enumerate((*self.hidden, self.num_classes)):
+            shapes.append(LayerShape(f"dense.{j}", "linear", (out, width), (out,)))
+            width = out
+        return shapes
+
+    def layout(self) -> FlatLayout:
+        """The native flat layout: PyTorch order, weight then bias per layer."""
+        return FlatLayout.weight_then_bias(
+            [(s.name, s.weight, s.bias) for s in self.layer_shapes()]
+        )
+
+    @property
+    def num_params(self) -> int:
+        return self.layout().size
+
+    def build(self, activation: str = "relu", dropout: float = 0.0) -> nn.Module:
+        """A freshly initialised :class:`torch.nn.Module` of this architecture."""
+        if self.family == "cnn":
+            return ConvNet(self, activation, dropout)
+        return MLPNet(self, activation, dropout)
+
+    def to_dict(self) -> dict:
+        spec = asdict(self)
+        spec["conv_channels"] = list(self.conv_channels)
+        spec["hidden"] = list(self.hidden)
+        return spec
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> Architecture:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise ValueError(f"architecture spec has unknown field(s) {unknown}")
+        return cls(**{**spec, "conv_channels": tuple(spec.get("conv_channels", ()))})
+
+
+class ConvNet(nn.Module):
+    """The ``cnn`` family: strided valid convolutions, global average pooling, dense layers."""
+
+    def __init__(self, architecture: Architecture, activation: str = "relu", dropout: float = 0.0):
+        super().__init__()
+        self.architecture = architecture
+        self.activation_name = activation
+        shapes = architecture.layer_shapes()
+        convs = [s for s in shapes if s.kind == "conv"]
+        dense = [s for s in shapes if s.kind == "linear"]
+        self.convs = nn.ModuleList(
+            nn.Conv2d(s.weight[1], s.weight[0], s.weight[2], stride=architecture.stride)
+            for s in convs
+        )
+        self.dense = nn.ModuleList(nn.Linear(s.weight[1], s.weight[0]) for s in dense)
+        self.act = activation_module(activation)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``images``: ``(B, C, H, W)`` -> logits ``(B, num_classes)``."""
+        x = images
+        for conv in self.convs:
+            x = self.drop(self.act(conv(x)))
+        x = x.mean(dim=(2, 3))
+        for layer in self.dense[:-1]:
+            x = self.drop(self.act(layer(x)))
+        return self.dense[-1](x)
+
+
+class MLPNet(nn.Module):
+    """The ``mlp`` family: flatten, dense layers with activation, dense logits."""
+
+    def __init__(self, architecture: Architecture, activation: str = "relu", dropout: float = 0.0):
+        super().__init__()
+        self.architecture = architecture
+        self.activation_name = activation
+        self.dense = nn.ModuleList(
+            nn.Linear(s.weight[1], s.weight[0]) for s in architecture.layer_shapes()
+        )
+        self.act = activation_module(activation)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``images``: ``(B, C, H, W)`` -> logits ``(B, num_classes)``."""
+        x = images.flatten(1)
+        for layer in self.dense[:-1]:
+            x = self.drop(self.act(layer(x)))
+        return self.dense[-1](x)
+
+
+PRESETS: tuple[Architecture, ...] = (
+    Architecture("cnn-small", "cnn", conv_channels=(16, 16, 16)),
+    Architecture("cnn-dense", "cnn", conv_channels=(16, 16, 16), hidden=(32,)),
+    Architecture("mlp", "mlp", hidden=(32, 32)),
+)
+
+_REGISTRY: dict[str, Architecture] = {a.name: a for a in PRESETS}
+
+
+def register_architecture(architecture: Architecture) -> Architecture:
+    """Make ``architecture`` resolvable by name; a different spec under a taken name is refused."""
+    known = _REGISTRY.get(architecture.name)
+    if known is not None and known != architecture:
+        raise ValueError(
+            f"architecture name {architecture.name!r} is already registered with a different "
+            f"spec ({known.to_dict()}); choose another name"
+        )
+    _REGISTRY[architecture.name] = architecture
+    return architecture
+
+
+def get_architecture(name: str) -> Architecture:
+    """The registered architecture called ``name``."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown architecture {name!r}; known: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def architecture_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def find_architecture(
+    shapes: list[tuple[tuple[int, ...], tuple[int, ...] | None]],
+) -> Architecture | None:
+    """The first registered architecture whose layers have these (weight, bias) shapes."""
+    for spec in _REGISTRY.values():
+        if [(s.weight, s.bias) for s in spec.layer_shapes()] == shapes:
+            return spec
+    return None

@@ -1,0 +1,295 @@
+"""nnenc's own zoo format: a folder with a manifest, one ``.npy`` per architecture, one table.
+
+::
+
+    zoo/
+      manifest.json          format + version, architectures (spec, layout, rows, file), build
+      weights/<arch>.npy     float32, (N_arch, P_arch), PyTorch order, memory-mappable
+      metrics.csv.gz         one row per stored checkpoint (model_id, run_id, architecture, row,
+                             epoch, test_accuracy, the half-test-set accuracies, ...)
+
+A build writes shards under ``zoo/shards/<id>/``, each one atomically (a shard folder appears
+complete or not at all), so an interrupted build resumes where it stopped. :meth:`ZooWriter.finalize`
+joins the shards into the files above and writes the manifest last: a folder without a
+manifest is an unfinished build and is never read as a zoo.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from nnenc.architectures import Architecture
+from nnenc.layout import FlatLayout
+from nnenc.zoo.atomic import atomic_directory, atomic_path, write_csv, write_json
+from nnenc.zoo.errors import ZooFormatError
+from nnenc.zoo.weights_file import open_weights
+from nnenc.zoo.zoo import REQUIRED_COLUMNS, WeightStore, Zoo
+
+FORMAT = "nnenc-zoo"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+PLAN = "build-plan.json"
+METRICS = "metrics.csv.gz"
+SHARD_ROWS = 65536
+
+
+def package_version() -> str:
+    try:
+        return version("nnenc")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _file_names(architectures: list[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for i, arch in enumerate(architectures):
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", arch) or "arch"
+        if stem in names.values():
+            stem = f"{stem}-{i}"
+        names[arch] = stem
+    return names
+
+
+class ZooWriter:
+    """Writes a native zoo shard by shard; rerunning with the same plan resumes.
+
+    Args:
+        path: the zoo folder.
+        name: the zoo's name.
+        architectures: per architecture id, its spec (whose PyTorch layout is used) or a layout.
+        build: how the zoo was made (datasets, seeds, hyperparameter space, ...); part of the
+            plan, so a rerun with other settings is refused instead of mixed in.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        name: str,
+        architectures: Mapping[str, Architecture | FlatLayout],
+        build: Mapping | None = None,
+    ):
+        self.path = Path(path)
+        self.name = name
+        self.specs = {a: s for a, s in architectures.items() if isinstance(s, Architecture)}
+        self.layouts = {
+            a: s.layout() if isinstance(s, Architecture) else s for a, s in architectures.items()
+        }
+        self.files = _file_names(list(self.layouts))
+        if (self.path / MANIFEST).exists():
+            raise FileExistsError(
+                f"{self.path} already holds a finished zoo; nothing is overwritten. "
+                "Choose another folder or delete it."
+            )
+        self.plan = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": name,
+            "architectures": {
+                a: {
+                    "spec": self.specs[a].to_dict() if a in self.specs else None,
+                    "layout": layout.to_dicts(),
+                }
+                for a, layout in self.layouts.items()
+            },
+            "build": dict(build or {}),
+        }
+        plan_path = self.path / PLAN
+        if plan_path.exists():
+            existing = json.loads(plan_path.read_text())
+            if existing != json.loads(json.dumps(self.plan)):
+                raise ZooFormatError(
+                    plan_path,
+                    "this folder holds an unfinished build with different settings; rerun with "
+                    "the same settings to resume it, or choose another folder",
+                )
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            write_json(self.plan, plan_path)
+
+    @property
+    def shard_dir(self) -> Path:
+        return self.path / "shards"
+
+    def finished_shards(self) -> list[str]:
+        """Ids of the shards already written (complete by construction)."""
+        if not self.shard_dir.exists():
+            return []
+        return sorted(p.name for p in self.shard_dir.iterdir() if not p.name.startswith("."))
+
+    def write_shard(
+        self, shard_id: str, metrics: pd.DataFrame, weights: Mapping[str, np.ndarray]
+    ) -> None:
+        """Write one shard atomically.
+
+        ``metrics['row']`` indexes ``weights[metrics['architecture']]`` within this shard.
+        Shards are joined in the sorted order of their ids: zero-pad numeric ids.
+        """
+        missing = [c for c in REQUIRED_COLUMNS if c not in metrics.columns]
+        if missing:
+            raise ValueError(f"shard {shard_id}: metrics lack column(s) {missing}")
+        for arch, array in weights.items():
+            if arch not in self.layouts:
+                raise ValueError(f"shard {shard_id}: architecture {arch!r} is not in the plan")
+            if array.ndim != 2 or array.shape[1] != self.layouts[arch].size:
+                raise ValueError(
+                    f"shard {shard_id}: {arch} weights have shape {array.shape}; expected "
+                    f"(rows, {self.layouts[arch].size})"
+                )
+            used = metrics.loc[metrics["architecture"] == arch, "row"]
+            if sorted(used) != list(range(array.shape[0])):
+                raise ValueError(
+                    f"shard {shard_id}: {arch} metrics rows must index its {array.shape[0]} "
+                    "weight rows once each"
+                )
+        with atomic_directory(self.shard_dir / shard_id) as tmp:
+            for arch, array in weights.items():
+                np.save(tmp / f"{self.files[arch]}.npy", np.asarray(array, dtype=np.float32))
+            metrics.to_csv(tmp / METRICS, index=False, compression="gzip")
+
+    def finalize(self, progress: bool = False) -> Path:
+        """Join the shards into the final files, write the manifest, remove the shards."""
+        shards = self.finished_shards()
+        tables, counts = [], dict.fromkeys(self.layouts, 0)
+        for shard in shards:
+            table = pd.read_csv(self.shard_dir / shard / METRICS)
+            for arch in self.layouts:
+                sel = table["architecture"] == arch
+                table.loc[sel, "row"] += counts[arch]
+                counts[arch] += int(sel.sum())
+            tables.append(table)
+        metrics = (
+            pd.concat(tables, ignore_index=True)
+            if tables
+            else pd.DataFrame(columns=list(REQUIRED_COLUMNS))
+        )
+        weights_dir = self.path / "weights"
+        weights_dir.mkdir(exist_ok=True)
+        for arch, layout in self.layouts.items():
+            target = weights_dir / f"{self.files[arch]}.npy"
+            with atomic_path(target) as tmp:
+                out = np.lib.format.open_memmap(
+                    tmp, mode="w+", dtype=np.float32, shape=(counts[arch], layout.size)
+                )
+                position = 0
+                for shard in tqdm(shards, desc=f"joining {arch}", disable=not progress):
+                    part_path = self.shard_dir / shard / f"{self.files[arch]}.npy"
+                    if not part_path.exists():
+                        continue
+                    part = np.load(part_path, mmap_mode="r", allow_pickle=False)
+                    out[position : position + len(part)] = part
+                    position += len(part)
+                out.flush()
+                del out
+        write_csv(metrics, self.path / METRICS)
+        manifest = {
+            **self.plan,
+            "nnenc_version": package_version(),
+            "metrics": METRICS,
+            "networks": len(metrics),
+        }
+        for arch in self.layouts:
+            manifest["architectures"][arch]["file"] = f"weights/{self.files[arch]}.npy"
+            manifest["architectures"][arch]["rows"] = counts[arch]
+        write_json(manifest, self.path / MANIFEST)
+        shutil.rmtree(self.shard_dir, ignore_errors=True)
+        (self.path / PLAN).unlink(missing_ok=True)
+        return self.path
+
+
+def write_zoo(zoo: Zoo, path: str | Path, overwrite: bool = False) -> Path:
+    """Save ``zoo`` natively: weights converted to PyTorch order, metrics rows renumbered.
+
+    An existing zoo at ``path`` is replaced only with ``overwrite=True``, and then only once the
+    new one is complete.
+    """
+    path = Path(path)
+    if path.exists() and any(path.iterdir()) and not overwrite:
+        raise FileExistsError(f"{path} exists and is not empty; nothing is overwritten")
+    staging = path.with_name(f".{path.name}.writing")
+    shutil.rmtree(staging, ignore_errors=True)
+    architectures = {
+        a: zoo.architecture_spec(a) or zoo.stores[a].layout.torch_layout()
+        for a in zoo.architectures
+    }
+    writer = ZooWriter(staging, zoo.name, architectures, zoo.info.get("build"))
+    for k, start in enumerate(range(0, len(zoo), SHARD_ROWS)):
+        source = zoo.metrics.iloc[start : start + SHARD_ROWS]
+        part = source.reset_index(drop=True)
+        weights = {}
+        for arch in part["architecture"].unique():
+            sel = (part["architecture"] == arch).to_numpy()
+            weights[arch] = zoo.stores[arch].read_torch_order(part["row"].to_numpy()[sel])
+            part.loc[sel, "row"] = np.arange(int(sel.sum()))
+        writer.write_shard(f"{k:06d}", part, weights)
+    writer.finalize()
+    if path.exists():
+        retired = path.with_name(f".{path.name}.old")
+        shutil.rmtree(retired, ignore_errors=True)
+        path.rename(retired)
+        staging.rename(path)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(path)
+    return path
+
+
+def read_native(path: str | Path) -> Zoo:
+    """Open a native zoo; weights are memory-mapped, not read."""
+    path = Path(path)
+    manifest_path = path / MANIFEST
+    if not manifest_path.exists():
+        if (path / PLAN).exists():
+            raise ZooFormatError(
+                path, "an unfinished build (no manifest yet); rerun the build to resume it"
+            )
+        raise ZooFormatError(path, f"no {MANIFEST}: not a native nnenc zoo")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as err:
+        raise ZooFormatError(manifest_path, f"not valid JSON ({err})") from err
+    if manifest.get("format") != FORMAT:
+        raise ZooFormatError(manifest_path, f"format is {manifest.get('format')!r}, not {FORMAT!r}")
+    found = manifest.get("format_version")
+    if not isinstance(found, int) or found > FORMAT_VERSION:
+        raise ZooFormatError(
+            manifest_path,
+            f"format_version {found!r}; this nnenc reads versions up to {FORMAT_VERSION}: "
+            "upgrade nnenc",
+        )
+    metrics_path = path / manifest.get("metrics", METRICS)
+    try:
+        metrics = pd.read_csv(metrics_path)
+    except (OSError, pd.errors.ParserError, EOFError) as err:
+        raise ZooFormatError(metrics_path, f"cannot read the metrics table ({err})") from err
+    missing = [c for c in REQUIRED_COLUMNS if c not in metrics.columns]
+    if missing:
+        raise ZooFormatError(metrics_path, f"missing required column(s) {missing}")
+    stores, specs = {}, {}
+    for arch, entry in manifest["architectures"].items():
+        layout = FlatLayout.from_dicts(entry["layout"])
+        weights_path = path / entry["file"]
+        array = open_weights(weights_path, layout.size)
+        if array.shape[0] != entry["rows"]:
+            raise ZooFormatError(
+                weights_path, f"has {array.shape[0]} rows; the manifest says {entry['rows']}"
+            )
+        n_metrics = int((metrics["architecture"] == arch).sum())
+        if n_metrics != array.shape[0]:
+            raise ZooFormatError(
+                metrics_path,
+                f"{n_metrics} rows for architecture {arch!r}, but {weights_path.name} has "
+                f"{array.shape[0]} weight rows",
+            )
+        stores[arch] = WeightStore.single(layout, array, str(weights_path))
+        specs[arch] = Architecture.from_dict(entry["spec"]) if entry.get("spec") else None
+    info = {"format": FORMAT, "path": str(path), "build": manifest.get("build", {})}
+    return Zoo(metrics, stores, specs, manifest.get("name", path.name), info)

@@ -1,0 +1,384 @@
+"""The :class:`Zoo`: many networks, one metrics row each, weights memory-mapped per architecture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from nnenc.architectures import ACTIVATIONS, Architecture, register_architecture
+from nnenc.batch import ParamsBatch
+from nnenc.layout import FlatLayout
+from nnenc.params import NetworkParams
+from nnenc.zoo.splits import split_by_group
+from nnenc.zoo.weights_file import advise
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "model_id",
+    "run_id",
+    "architecture",
+    "row",
+    "epoch",
+    "test_accuracy",
+)
+"""Columns every zoo's metrics table has. ``row`` indexes the architecture's weight array."""
+
+STANDARD_COLUMNS: tuple[str, ...] = (
+    *REQUIRED_COLUMNS,
+    "test_accuracy_half1",
+    "test_accuracy_half2",
+    "test_loss",
+    "train_accuracy",
+    "train_loss",
+    "dataset",
+    "status",
+    "finite",
+)
+"""Columns with a fixed meaning where present; the rest are hyperparameters and extras."""
+
+SCAN_BLOCK_ROWS = 2048
+
+
+@dataclass(frozen=True, eq=False)
+class WeightSegment:
+    """One 2-D array of flat vectors (often a memmap), in its own layout."""
+
+    array: np.ndarray
+    layout: FlatLayout
+    source: str
+
+
+@dataclass(frozen=True, eq=False)
+class WeightStore:
+    """The flat vectors of one architecture: rows of one or more :class:`WeightSegment`.
+
+    Reads return rows in ``layout``; a segment stored in another order of the same tensors (a
+    Small CNN Zoo file beside a native one) is converted to PyTorch order as it is read. Nothing
+    is read until rows are asked for; reads gather only the requested rows, in sorted order.
+    """
+
+    layout: FlatLayout
+    segments: tuple[WeightSegment, ...]
+
+    def __post_init__(self) -> None:
+        for seg in self.segments:
+            if seg.array.ndim != 2 or seg.array.shape[1] != seg.layout.size:
+                raise ValueError(
+                    f"{seg.source}: weights have shape {seg.array.shape}; the layout needs "
+                    f"(rows, {seg.layout.size})"
+                )
+            same = seg.layout.signature == self.layout.signature
+            if not same and seg.layout.torch_layout().signature != self.layout.signature:
+                raise ValueError(f"{seg.source}: its layout does not match the store's")
+
+    @classmethod
+    def single(cls, layout: FlatLayout, array: np.ndarray, source: str) -> WeightStore:
+        return cls(layout, (WeightSegment(array, layout, source),))
+
+    @property
+    def n_rows(self) -> int:
+        return sum(seg.array.shape[0] for seg in self.segments)
+
+    @property
+    def n_params(self) -> int:
+        return self.layout.size
+
+    @property
+    def sources(self) -> list[str]:
+        return [seg.source for seg in self.segments]
+
+    def read(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """``(len(rows), P)`` float32 in ``self.layout``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((rows.shape[0], self.n_params), dtype=np.float32)
+        order = np.argsort(rows, kind="stable")
+        starts = np.cumsum([0] + [seg.array.shape[0] for seg in self.segments])
+        which = np.searchsorted(starts, rows[order], side="right") - 1
+        for s, seg in enumerate(self.segments):
+            pick = order[which == s]
+            if pick.size:
+                part = np.asarray(seg.array[rows[pick] - starts[s]], dtype=np.float32)
+                if seg.layout.signature != self.layout.signature:
+                    part = seg.layout.rows_to_torch_order(part)
+                out[pick] = part
+        return out
+
+    def read_torch_order(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Rows in PyTorch layout, weight then bias per layer (``layout.torch_layout()``)."""
+        return self.layout.rows_to_torch_order(self.read(rows))
+
+    def concat(self, other: WeightStore) -> WeightStore:
+        """Rows of ``self`` then ``other``; mixed orders of the same tensors read as PyTorch order."""
+        same = other.layout.signature == self.layout.signature
+        layout = self.layout if same else self.layout.torch_layout()
+        if other.layout.torch_layout().signature != layout.torch_layout().signature:
+            raise ValueError("cannot concatenate weight stores of different tensors")
+        return WeightStore(layout, self.segments + other.segments)
+
+    def finite_rows(self, rows: np.ndarray, progress: bool = False) -> np.ndarray:
+        """Whether each of ``rows`` holds only finite values.
+
+        Scanned in blocks of :data:`SCAN_BLOCK_ROWS` rows with readahead on; each block's pages
+        are released after use, so memory stays bounded whatever the zoo's size.
+        """
+        finite = np.empty(len(rows), dtype=bool)
+        blocks = range(0, len(rows), SCAN_BLOCK_ROWS)
+        for seg in self.segments:
+            advise(seg.array, "sequential")
+        try:
+            for start in tqdm(blocks, desc="scanning weights", disable=not progress, unit="block"):
+                block = self.read(rows[start : start + SCAN_BLOCK_ROWS])
+                finite[start : start + SCAN_BLOCK_ROWS] = np.isfinite(block).all(axis=1)
+                for seg in self.segments:
+                    advise(seg.array, "release")
+        finally:
+            for seg in self.segments:
+                advise(seg.array, "random")
+        return finite
+
+
+class ZooSplits(NamedTuple):
+    train: Zoo
+    val: Zoo
+    test: Zoo
+
+
+class Zoo:
+    """A collection of networks with one metrics row each.
+
+    Args:
+        metrics: one row per network; must have :data:`REQUIRED_COLUMNS`. ``architecture`` and
+            ``row`` say where the network's flat vector lives.
+        stores: per architecture id, its :class:`WeightStore`.
+        architectures: per architecture id, its buildable spec where known (registered, so that
+            :meth:`NetworkParams.to_module` can build it).
+        name: a short name for tables and messages.
+        info: free provenance (the manifest's build section, the source format, ...).
+
+    Filtering, taking and splitting return new zoos that share the same weight stores.
+    """
+
+    def __init__(
+        self,
+        metrics: pd.DataFrame,
+        stores: Mapping[str, WeightStore],
+        architectures: Mapping[str, Architecture | None] | None = None,
+        name: str = "zoo",
+        info: Mapping | None = None,
+    ):
+        missing = [c for c in REQUIRED_COLUMNS if c not in metrics.columns]
+        if missing:
+            raise ValueError(f"zoo {name!r}: metrics lack required column(s) {missing}")
+        self._metrics = metrics.reset_index(drop=True)
+        self._stores = dict(stores)
+        self.name = name
+        self.info = dict(info or {})
+        unknown = sorted(set(self._metrics["architecture"]) - set(self._stores))
+        if unknown:
+            raise ValueError(f"zoo {name!r}: no weights for architecture(s) {unknown}")
+        for arch, group in self._metrics.groupby("architecture", sort=False):
+            n_rows = self._stores[arch].n_rows
+            bad = group["row"][(group["row"] < 0) | (group["row"] >= n_rows)]
+            if len(bad):
+                raise ValueError(
+                    f"zoo {name!r}: metrics row {bad.index[0]} points at weight row "
+                    f"{bad.iloc[0]} of {arch!r}, which has {n_rows} rows"
+                )
+        self._specs = {a: s for a, s in (architectures or {}).items() if s is not None}
+        for spec in self._specs.values():
+            register_architecture(spec)
+        self._finite: np.ndarray | None = None
+
+    # --- views ------------------------------------------------------------------------------
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """The metrics table (one row per network). Treat it as read-only."""
+        return self._metrics
+
+    @property
+    def stores(self) -> Mapping[str, WeightStore]:
+        return self._stores
+
+    @property
+    def architectures(self) -> list[str]:
+        """Architecture ids present, in order of first appearance."""
+        return list(dict.fromkeys(self._metrics["architecture"]))
+
+    def architecture_spec(self, architecture: str) -> Architecture | None:
+        return self._specs.get(architecture)
+
+    def __len__(self) -> int:
+        return len(self._metrics)
+
+    def __getitem__(self, index: int) -> NetworkParams:
+        return self.params(index)
+
+    def __iter__(self) -> Iterator[NetworkParams]:
+        for i in range(len(self)):
+            yield self.params(i)
+
+    def params(self, index: int) -> NetworkParams:
+        """Network ``index`` as :class:`NetworkParams`; its metrics row is the metadata."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"zoo {self.name!r} has {len(self)} networks; no index {index}")
+        row = self._metrics.iloc[index]
+        store = self._stores[row["architecture"]]
+        vector = store.read([int(row["row"])])[0]
+        activation = row.get("activation")
+        if not (isinstance(activation, str) and activation in ACTIVATIONS):
+            activation = None
+        return NetworkParams.from_flat(
+            vector, store.layout, row["architecture"], activation, row.to_dict()
+        )
+
+    def batch(self, indices: Sequence[int]) -> ParamsBatch:
+        return ParamsBatch.collate([self.params(int(i)) for i in indices])
+
+    def flat(self, indices: Sequence[int] | None = None) -> np.ndarray:
+        """Flat vectors in PyTorch order, ``(len(indices), P)``; one architecture only."""
+        table = self._metrics if indices is None else self._metrics.iloc[list(indices)]
+        archs = table["architecture"].unique()
+        if len(archs) != 1:
+            raise ValueError(
+                f"zoo {self.name!r}: flat vectors need one architecture; these rows have {list(archs)}"
+            )
+        return self._stores[archs[0]].read_torch_order(table["row"].to_numpy())
+
+    # --- subsets and combinations ---------------------------------------------------------------
+    def take(self, indices: Sequence[int] | np.ndarray) -> Zoo:
+        """The networks at ``indices``, in that order."""
+        indices = np.asarray(indices, dtype=np.int64)
+        zoo = self._with_metrics(self._metrics.iloc[indices])
+        if self._finite is not None:
+            zoo._finite = self._finite[indices]
+        return zoo
+
+    def filter(self, mask: np.ndarray | pd.Series | None = None, **equals) -> Zoo:
+        """Networks where ``mask`` holds and every ``column=value`` matches.
+
+        A value may be a list/tuple/set, meaning any of them: ``zoo.filter(epoch=86)``,
+        ``zoo.filter(activation=["relu", "tanh"])``, ``zoo.filter(finite=True)``.
+        """
+        keep = np.ones(len(self), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        if keep.shape != (len(self),):
+            raise ValueError(f"mask has shape {keep.shape}; the zoo has {len(self)} networks")
+        for column, value in equals.items():
+            if column == "finite" and column not in self._metrics.columns:
+                values = self.finite_mask()
+            elif column not in self._metrics.columns:
+                raise KeyError(
+                    f"zoo {self.name!r} has no column {column!r}; columns: {list(self._metrics.columns)}"
+                )
+            else:
+                values = self._metrics[column].to_numpy()
+            if isinstance(value, list | tuple | set | frozenset):
+                keep &= np.isin(values, list(value))
+            else:
+                keep &= values == value
+        return self.take(np.flatnonzero(keep))
+
+    @staticmethod
+    def concat(zoos: Sequence[Zoo], name: str | None = None) -> Zoo:
+        """One zoo holding all networks of ``zoos`` (weights are not copied)."""
+        if not zoos:
+            raise ValueError("nothing to concatenate")
+        stores: dict[str, WeightStore] = {}
+        specs: dict[str, Architecture] = {}
+        tables = []
+        for zoo in zoos:
+            table = zoo.metrics.copy()
+            for arch in zoo.architectures:
+                store = zoo.stores[arch]
+                offset = stores[arch].n_rows if arch in stores else 0
+                stores[arch] = stores[arch].concat(store) if arch in stores else store
+                table.loc[table["architecture"] == arch, "row"] += offset
+                spec = zoo.architecture_spec(arch)
+                if spec is not None:
+                    specs[arch] = spec
+            tables.append(table)
+        metrics = pd.concat(tables, ignore_index=True)
+        if metrics["model_id"].duplicated().any():
+            metrics["model_id"] = [
+                f"{zoo.name}/{m}" for zoo in zoos for m in zoo.metrics["model_id"]
+            ]
+        return Zoo(metrics, stores, specs, name or "+".join(z.name for z in zoos))
+
+    def split(
+        self,
+        fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+        seed: int = 0,
+        group: str = "run_id",
+    ) -> ZooSplits:
+        """Train/val/test zoos; every checkpoint of one training run lands in the same split."""
+        parts = split_by_group(self._metrics[group].to_numpy(), fractions, seed)
+        return ZooSplits(*(self.take(p) for p in parts))
+
+    # --- diverged networks ----------------------------------------------------------------------
+    def finite_mask(self, progress: bool = False) -> np.ndarray:
+        """Per network, whether all its weights are finite.
+
+        Uses the ``finite`` column where the zoo has one; otherwise scans the weights once in
+        bounded blocks (never the whole array at once) and caches the answer.
+        """
+        if "finite" in self._metrics.columns:
+            return self._metrics["finite"].to_numpy(dtype=bool)
+        if self._finite is None:
+            finite = np.empty(len(self), dtype=bool)
+            for arch, group in self._metrics.groupby("architecture", sort=False):
+                rows = group["row"].to_numpy()
+                finite[group.index.to_numpy()] = self._stores[arch].finite_rows(rows, progress)
+            self._finite = finite
+        return self._finite
+
+    def flag_nonfinite(self, progress: bool = False) -> Zoo:
+        """This zoo with a boolean ``finite`` column (filter with ``zoo.filter(finite=True)``)."""
+        metrics = self._metrics.copy()
+        metrics["finite"] = self.finite_mask(progress)
+        return self._with_metrics(metrics)
+
+    # --- description and storage ---------------------------------------------------------------
+    def summary(self, progress: bool = False) -> dict:
+        """Counts, architectures, epochs, test-accuracy spread and diverged networks."""
+        acc = self._metrics["test_accuracy"].astype(float)
+        finite = self.finite_mask(progress)
+        per_arch = {
+            arch: {"networks": int(n), "params": self._stores[arch].n_params}
+            for arch, n in self._metrics["architecture"].value_counts(sort=False).items()
+        }
+        summary = {
+            "name": self.name,
+            "networks": len(self),
+            "runs": int(self._metrics["run_id"].nunique()),
+            "architectures": per_arch,
+            "epochs": sorted(int(e) for e in self._metrics["epoch"].dropna().unique()),
+            "test_accuracy": {
+                "min": float(acc.min()),
+                "q25": float(acc.quantile(0.25)),
+                "median": float(acc.median()),
+                "q75": float(acc.quantile(0.75)),
+                "max": float(acc.max()),
+                "mean": float(acc.mean()),
+            },
+            "nonfinite_weights": int((~finite).sum()),
+            "missing_test_accuracy": int(acc.isna().sum()),
+        }
+        if "dataset" in self._metrics.columns:
+            summary["datasets"] = sorted(str(d) for d in self._metrics["dataset"].dropna().unique())
+        return summary
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write this zoo in the native format (see :mod:`nnenc.zoo.native`)."""
+        from nnenc.zoo.native import write_zoo
+
+        return write_zoo(self, path, overwrite=overwrite)
+
+    def _with_metrics(self, metrics: pd.DataFrame) -> Zoo:
+        return Zoo(metrics, self._stores, self._specs, self.name, self.info)
+
+    def __repr__(self) -> str:
+        return f"Zoo({self.name!r}, networks={len(self)}, architectures={self.architectures})"
