@@ -1,0 +1,1 @@
+"""Experiment runners, result tables and plots, on the public nnenc API only."""

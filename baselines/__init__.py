@@ -1,0 +1,1 @@
+"""Comparison encoders (flat MLP, DeepSets, STATNN, graph metanetwork), registered by name."""
