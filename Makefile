@@ -5,12 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint format bench-zoo-open clean
+.PHONY: test demo lint format bench-zoo-open bench-zoo-build clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -31,6 +31,9 @@ format: $(STAMP)
 
 bench-zoo-open: $(STAMP)
 	$(BIN)/python benchmarks/zoo_open.py --drop-caches
+
+bench-zoo-build: $(STAMP)
+	$(BIN)/python benchmarks/zoo_build.py --runs 1000 --epochs 1
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -47,6 +47,55 @@ def _zoo_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checkpoint_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--checkpoints takes epochs separated by commas, e.g. 0,1,2,5; got {text!r}"
+        ) from None
+
+
+def _read_space(path: str) -> dict:
+    """A hyperparameter space from a JSON or YAML file."""
+    import yaml
+
+    with open(path) as handle:
+        spec = yaml.safe_load(handle)
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path}: a hyperparameter space is a mapping of names to choices/ranges")
+    return spec
+
+
+def _zoo_build(args: argparse.Namespace) -> int:
+    from nnenc.builder.build import build_zoo, config_from_options
+
+    config = config_from_options(
+        dataset=args.dataset,
+        architecture=args.arch,
+        runs=args.runs,
+        epochs=args.epochs,
+        checkpoints=args.checkpoints,
+        seed=args.seed,
+        chunk_size=args.chunk_size,
+        precision=args.precision,
+        resolution=args.resolution,
+        data_root=args.data_root,
+        space=_read_space(args.space) if args.space else None,
+    )
+    path = build_zoo(
+        config,
+        args.out,
+        workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        device=args.device,
+        ray_address=args.ray,
+    )
+    zoo = load_zoo(path)
+    print(format_zoo_info(zoo.summary(), "native"))
+    return 0
+
+
 def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
     zoo = commands.add_parser("zoo", help="inspect and build model zoos")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
@@ -57,6 +106,39 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
     info.add_argument("--format", choices=sorted(FORMATS), help="skip format detection")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(run=_zoo_info)
+
+    build = zoo_commands.add_parser(
+        "build",
+        help="train many small networks and write them as a zoo (resumes an interrupted build)",
+    )
+    build.add_argument("--dataset", required=True, help="mnist, digits, shapes, gratings, ...")
+    build.add_argument("--arch", required=True, help="cnn-small, cnn-dense, mlp, ...")
+    build.add_argument("--runs", type=int, required=True, help="training runs (networks)")
+    build.add_argument("--epochs", type=int, required=True)
+    build.add_argument("--out", required=True, help="the zoo folder to write (or resume)")
+    build.add_argument(
+        "--checkpoints", type=_checkpoint_list, help="epochs to store, e.g. 0,1,2,3,10"
+    )
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument(
+        "--chunk-size", type=int, default=64, help="networks trained together (default 64)"
+    )
+    build.add_argument("--workers", type=int, default=2, help="local worker processes")
+    build.add_argument("--threads-per-worker", type=int, default=1)
+    build.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    build.add_argument(
+        "--precision",
+        choices=["fp32", "bf16"],
+        default="bf16",
+        help="bf16 autocasts the forward pass (fastest on CPU); fp32 trains in full precision",
+    )
+    build.add_argument("--resolution", type=int, default=28)
+    build.add_argument("--data-root", help="torchvision's dataset folder (nothing is downloaded)")
+    build.add_argument("--space", help="hyperparameter space as a JSON/YAML file")
+    build.add_argument(
+        "--ray", metavar="ADDRESS", help="run shards as Ray tasks: auto, ray://host:port, or local"
+    )
+    build.set_defaults(run=_zoo_build)
 
 
 def build_parser() -> argparse.ArgumentParser:

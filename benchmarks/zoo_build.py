@@ -1,0 +1,127 @@
+"""Benchmark: the zoo builder's stacked training against a plain per-model PyTorch loop.
+
+Part 1 trains the same ``cnn-small`` runs (sampled from the default hyperparameter space) both
+ways in one run, on the same data, batch size and epochs, each with the same cores: one worker
+process per core, one torch thread each. The plain loop is ``nnenc.builder.training.train_plain``
+(``nn.Module`` + ``torch.optim``); the stacked one trains chunks with ``train_chunk`` exactly as
+``nnenc zoo build`` does, without the checkpoint evaluation (the plain loop has none).
+It prints model-epochs per second for each and their ratio.
+
+Part 2 (``--build-runs N``) times a real ``nnenc zoo build`` on ``mnist``.
+
+    python benchmarks/zoo_build.py [--runs 32] [--epochs 2] [--workers 2] [--build-runs 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import torch
+
+from nnenc.architectures import get_architecture
+from nnenc.builder.build import BuildConfig, build_zoo, plan_shards
+from nnenc.builder.training import train_chunk, train_plain
+from nnenc.datasets import get_dataset
+
+
+def _plain(runs, epochs: int) -> int:
+    torch.set_num_threads(1)
+    data, arch = get_dataset("mnist"), get_architecture("cnn-small")
+    for _, run in runs.iterrows():
+        train_plain(arch, run, data, epochs)
+    return len(runs)
+
+
+def _stacked(runs, epochs: int, precision: str) -> int:
+    torch.set_num_threads(1)
+    data, arch = get_dataset("mnist"), get_architecture("cnn-small")
+    train_chunk(arch, runs, data, epochs, [epochs], precision=precision, evaluate_checkpoints=False)
+    return len(runs)
+
+
+def _timed(jobs, workers: int) -> float:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        warm = [pool.submit(get_dataset, "mnist") for _ in range(workers)]
+        for f in warm:
+            f.result()
+        start = time.perf_counter()
+        futures = [pool.submit(fn, *args) for fn, *args in jobs]
+        for f in futures:
+            f.result()
+        return time.perf_counter() - start
+
+
+def compare(runs: int, epochs: int, workers: int, chunk_size: int, precision: str) -> dict:
+    config = BuildConfig("mnist", "cnn-small", runs=runs, epochs=epochs, chunk_size=chunk_size)
+    shards = plan_shards(config)
+    all_runs = [s.runs for s in shards]
+    plain_jobs = [(_plain, chunk, epochs) for chunk in all_runs]
+    stacked_jobs = [(_stacked, chunk, epochs, precision) for chunk in all_runs]
+    stacked_s = _timed(stacked_jobs, workers)
+    plain_s = _timed(plain_jobs, workers)
+    model_epochs = runs * epochs
+    return {
+        "runs": runs,
+        "epochs": epochs,
+        "workers": workers,
+        "chunk_size": chunk_size,
+        "precision": precision,
+        "plain_model_epochs_per_s": model_epochs / plain_s,
+        "stacked_model_epochs_per_s": model_epochs / stacked_s,
+        "speedup": plain_s / stacked_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--chunk-size", type=int, default=64)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
+    parser.add_argument("--build-runs", type=int, default=0, help="also time a real mnist build")
+    parser.add_argument("--build-epochs", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=Path("bench-data"))
+    args = parser.parse_args()
+    print(
+        f"{date.today()}: cnn-small on mnist (4,000 train images, batch 32), {args.workers} "
+        "worker processes x 1 thread for both"
+    )
+    result = compare(args.runs, args.epochs, args.workers, args.chunk_size, args.precision)
+    print(
+        f"plain loop: {result['plain_model_epochs_per_s']:.2f} model-epochs/s; stacked "
+        f"(chunks of {args.chunk_size}, {args.precision}): "
+        f"{result['stacked_model_epochs_per_s']:.2f} model-epochs/s; "
+        f"speedup {result['speedup']:.2f}x ({args.runs} runs x {args.epochs} epochs)"
+    )
+    if args.build_runs:
+        out = args.data / f"mnist-cnn-small-{args.build_runs}"
+        shutil.rmtree(out, ignore_errors=True)
+        config = BuildConfig(
+            "mnist",
+            "cnn-small",
+            runs=args.build_runs,
+            epochs=args.build_epochs,
+            chunk_size=args.chunk_size,
+            precision=args.precision,
+        )
+        start = time.perf_counter()
+        build_zoo(config, out, workers=args.workers)
+        minutes = (time.perf_counter() - start) / 60
+        print(
+            f"nnenc zoo build --dataset mnist --arch cnn-small --runs {args.build_runs} "
+            f"--epochs {args.build_epochs}: {minutes:.1f} min "
+            f"({args.build_runs * args.build_epochs / (minutes * 60):.2f} model-epochs/s "
+            "including checkpoint evaluation and writing)"
+        )
+
+
+if __name__ == "__main__":
+    main()

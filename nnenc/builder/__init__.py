@@ -1,0 +1,1 @@
+"""The zoo builder: sample hyperparameters, train many small networks at once, write a zoo."""

@@ -1,0 +1,264 @@
+"""Building a zoo: sample runs, plan shards, train them in worker processes or Ray tasks, and
+write each finished shard atomically into a native zoo.
+
+A shard is one chunk of runs trained together (same activation and optimiser; runs sorted by
+train fraction so chunks step together). The plan depends only on the :class:`BuildConfig`, and
+each shard's result only on its runs and seeds, so the same config gives the same bytes, and a
+build interrupted at any point (even by SIGKILL) resumes by training only the shards not yet on
+disk.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from nnenc.architectures import architecture_names, get_architecture
+from nnenc.builder.hyperparameters import HyperparameterSpace
+from nnenc.builder.training import train_chunk
+from nnenc.datasets import dataset_names, get_dataset
+from nnenc.zoo.native import ZooWriter, package_version
+
+CHUNK_KEYS = ("activation", "optimizer")
+"""Runs in one chunk share these (the same code path). Train fractions may differ: a chunk
+steps only the networks still in their epoch (see ``train_chunk``); runs are sorted by train
+fraction before cutting, so a chunk's fractions are close."""
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything that decides a zoo's contents (and nothing that only decides speed)."""
+
+    dataset: str
+    architecture: str
+    runs: int
+    epochs: int
+    checkpoints: tuple[int, ...] | None = None
+    seed: int = 0
+    chunk_size: int = 64
+    precision: str = "bf16"
+    resolution: int = 28
+    data_root: str | None = None
+    space: HyperparameterSpace = field(default_factory=HyperparameterSpace)
+
+    def __post_init__(self) -> None:
+        if self.checkpoints is None:
+            object.__setattr__(self, "checkpoints", default_checkpoints(self.epochs))
+        object.__setattr__(self, "checkpoints", tuple(sorted(set(self.checkpoints))))
+
+    def validate(self) -> None:
+        """Refuse a config that cannot build, before any training starts."""
+        if self.dataset not in dataset_names():
+            raise ValueError(
+                f"unknown dataset {self.dataset!r}; valid: {', '.join(dataset_names())}"
+            )
+        if self.architecture not in architecture_names():
+            raise ValueError(
+                f"unknown architecture {self.architecture!r}; valid: "
+                f"{', '.join(architecture_names())}"
+            )
+        problems = []
+        if self.runs < 1:
+            problems.append(f"runs must be >= 1, got {self.runs}")
+        if self.epochs < 0:
+            problems.append(f"epochs must be >= 0, got {self.epochs}")
+        if self.chunk_size < 1:
+            problems.append(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if self.precision not in ("fp32", "bf16"):
+            problems.append(f"precision must be fp32 or bf16, got {self.precision!r}")
+        outside = [c for c in self.checkpoints if not 0 <= c <= self.epochs]
+        if outside or not self.checkpoints:
+            problems.append(f"checkpoints must lie in 0..{self.epochs}, got {self.checkpoints}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        data = get_dataset(self.dataset, self.data_root, self.resolution)
+        self.space.validate(len(data.train_labels))
+
+    def to_dict(self) -> dict:
+        spec = asdict(self)
+        spec["checkpoints"] = list(self.checkpoints)
+        spec["space"] = self.space.to_dict()
+        return spec
+
+
+def default_checkpoints(epochs: int) -> tuple[int, ...]:
+    """0, 1, 2, 3, then about four more evenly spaced, and the last epoch."""
+    early = [e for e in (0, 1, 2, 3) if e <= epochs]
+    later = np.linspace(0, epochs, 5).round().astype(int).tolist() if epochs > 3 else []
+    return tuple(sorted({*early, *later, epochs}))
+
+
+@dataclass(frozen=True)
+class Shard:
+    id: str
+    runs: pd.DataFrame
+
+
+def plan_shards(config: BuildConfig) -> list[Shard]:
+    """Runs sampled from the space, grouped by :data:`CHUNK_KEYS`, each group cut into the
+    fewest chunks of at most ``chunk_size`` runs, of near-equal size."""
+    runs = config.space.sample(config.runs, config.seed)
+    shards = []
+    for _, group in runs.groupby(list(CHUNK_KEYS), sort=True):
+        pieces = -(-len(group) // config.chunk_size)
+        ordered = group.sort_values(["train_fraction", "run_index"], kind="stable")
+        for chunk in np.array_split(ordered.to_numpy(), pieces):
+            table = pd.DataFrame(chunk, columns=group.columns).infer_objects()
+            shards.append(Shard(f"{len(shards):05d}", table))
+    return shards
+
+
+def train_shard(
+    config_dict: dict, shard_id: str, runs: pd.DataFrame, device: str = "cpu", threads: int = 1
+) -> tuple[str, pd.DataFrame, np.ndarray]:
+    """Train one shard; returns its metrics (with the zoo's columns) and weights.
+
+    Sets this process's torch thread count to ``threads`` (workers are processes of their own).
+    """
+    torch.set_num_threads(threads)
+    config = BuildConfig(
+        **{**config_dict, "space": HyperparameterSpace.from_dict(config_dict["space"])}
+    )
+    data = get_dataset(config.dataset, config.data_root, config.resolution)
+    architecture = get_architecture(config.architecture)
+    table, weights = train_chunk(
+        architecture,
+        runs,
+        data,
+        config.epochs,
+        config.checkpoints,
+        batch_size=config.space.batch_size,
+        device=device,
+        precision=config.precision,
+        dropout_seed=config.seed * 100_003 + int(shard_id),
+    )
+    finite = np.isfinite(weights).all(axis=1)
+    table.insert(
+        0,
+        "model_id",
+        [f"run{r:06d}-e{e:03d}" for r, e in zip(table["run_index"], table["epoch"], strict=True)],
+    )
+    table.insert(1, "run_id", [f"run{r:06d}" for r in table["run_index"]])
+    table.insert(2, "architecture", config.architecture)
+    table.insert(3, "row", np.arange(len(table)))
+    table["dataset"] = config.dataset
+    table["finite"] = finite
+    table["status"] = np.where(finite, "ok", "diverged")
+    return shard_id, table, weights
+
+
+def _local_results(
+    config: BuildConfig, shards: list[Shard], workers: int, threads: int, device: str
+) -> Iterator[tuple[str, pd.DataFrame, np.ndarray]]:
+    spec = config.to_dict()
+    if workers <= 1:
+        for shard in shards:
+            yield train_shard(spec, shard.id, shard.runs, device, threads)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork after torch has started threads
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    try:
+        pending = {pool.submit(train_shard, spec, s.id, s.runs, device, threads) for s in shards}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    finally:  # on Ctrl-C or an error, drop the queued shards instead of training them all
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_results(
+    config: BuildConfig, shards: list[Shard], address: str, threads: int, device: str
+) -> Iterator[tuple[str, pd.DataFrame, np.ndarray]]:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    task = ray.remote(num_cpus=threads, num_gpus=1 if device == "cuda" else 0)(train_shard)
+    spec = ray.put(config.to_dict())
+    pending = [task.remote(spec, s.id, s.runs, device, threads) for s in shards]
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(done[0])
+
+
+def build_zoo(
+    config: BuildConfig,
+    out: str | Path,
+    workers: int = 2,
+    threads_per_worker: int = 1,
+    device: str = "cpu",
+    ray_address: str | None = None,
+    progress: bool = True,
+) -> Path:
+    """Build (or resume building) the zoo described by ``config`` into ``out``.
+
+    Args:
+        workers: local worker processes (ignored with ``ray_address``).
+        threads_per_worker: torch threads in each worker or Ray task.
+        device: ``"cpu"`` or ``"cuda"``.
+        ray_address: run shards as Ray tasks on this cluster (``"auto"``, ``"ray://..."``, or
+            ``"local"`` to start one here).
+    """
+    config.validate()
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available here")
+    data = get_dataset(config.dataset, config.data_root, config.resolution)
+    architecture = get_architecture(config.architecture)
+    build = {
+        "config": config.to_dict(),
+        "dataset": data.describe(),
+        "nnenc_version": package_version(),
+    }
+    writer = ZooWriter(
+        out, f"{config.dataset}-{config.architecture}", {architecture.name: architecture}, build
+    )
+    shards = plan_shards(config)
+    finished = set(writer.finished_shards())
+    todo = [s for s in shards if s.id not in finished]
+    done_runs = sum(len(s.runs) for s in shards if s.id in finished)
+    bar = tqdm(
+        total=config.runs,
+        initial=done_runs,
+        unit="model",
+        desc=f"building {writer.name}",
+        disable=not progress,
+        smoothing=0.1,
+    )
+    started, trained = time.perf_counter(), 0
+    if ray_address is not None:
+        results = _ray_results(
+            config,
+            todo,
+            None if ray_address == "local" else ray_address,
+            threads_per_worker,
+            device,
+        )
+    else:
+        results = _local_results(config, todo, workers, threads_per_worker, device)
+    for shard_id, table, weights in results:
+        writer.write_shard(shard_id, table, {architecture.name: weights})
+        runs = table["run_id"].nunique()
+        trained += runs
+        bar.update(runs)
+        bar.set_postfix(models_per_min=f"{60 * trained / (time.perf_counter() - started):.0f}")
+    bar.close()
+    return writer.finalize()
+
+
+def config_from_options(**options) -> BuildConfig:
+    """A :class:`BuildConfig` from CLI-style options (``space`` may be a dict)."""
+    space = options.pop("space", None)
+    config = BuildConfig(**options)
+    if space is not None:
+        config = replace(config, space=HyperparameterSpace.from_dict(space))
+    return config
