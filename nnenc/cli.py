@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from nnenc.zoo import FORMATS, ZooFormatError, detect_format, load_zoo
 
@@ -141,12 +142,129 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
     build.set_defaults(run=_zoo_build)
 
 
+def _encoder_options(pairs: list[str]) -> dict:
+    """``["chunk_size=16", "positional=false"]`` -> ``{"chunk_size": 16, "positional": False}``."""
+    import yaml
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set takes KEY=VALUE, got {pair!r}")
+        options[key] = yaml.safe_load(value)
+    return options
+
+
+def _train_splits(zoo):
+    from nnenc.zoo import small_cnn_zoo_split
+
+    if zoo.info.get("format") == "small-cnn-zoo":
+        return small_cnn_zoo_split(zoo), "Small CNN Zoo protocol (final epoch, 50% test, 80/20)"
+    return zoo.split((0.8, 0.1, 0.1), seed=0), "80/10/10 split by training run, seed 0"
+
+
+def _train(args: argparse.Namespace) -> int:
+    from nnenc.predictor import PerformancePredictor
+
+    zoo = load_zoo(args.zoo)
+    finite = zoo.finite_mask()
+    if not finite.all():
+        print(f"dropping {int((~finite).sum())} networks with non-finite weights")
+        zoo = zoo.filter(finite)
+    splits, how = _train_splits(zoo)
+    print(f"{how}: train {len(splits.train)}, val {len(splits.val)}, test {len(splits.test)}")
+    training = {
+        "target": args.target,
+        "loss": args.loss,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "patience": args.patience,
+        "seed": args.seed,
+        "logit_invariance": args.logit_invariance,
+        "device": args.device,
+    }
+    predictor = PerformancePredictor(args.encoder, _encoder_options(args.set), **training)
+    predictor.fit(splits.train, splits.val)
+    scores = {"val": predictor.evaluate(splits.val), "test": predictor.evaluate(splits.test)}
+    predictor.save(args.out)
+    write_scores = Path(args.out) / "scores.json"
+    write_scores.write_text(json.dumps(scores, indent=2) + "\n")
+    for split, metrics in scores.items():
+        print(f"{split:5s} " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    print(f"saved to {args.out}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from nnenc.metrics import prediction_metrics
+    from nnenc.params import NetworkParams
+    from nnenc.predictor import PerformancePredictor
+    from nnenc.zoo.checkpoints import load_state_dict
+
+    predictor = PerformancePredictor.load(args.model, device=args.device)
+    target = predictor.settings["target"]
+    if args.checkpoint:
+        network = NetworkParams.from_state_dict(load_state_dict(args.checkpoint))
+        print(f"predicted {target}: {predictor.predict(network)[0]:.4f}")
+        return 0
+    zoo = load_zoo(args.zoo)
+    predicted = predictor.predict(zoo)
+    if args.out:
+        table = zoo.metrics[["model_id", "run_id", "architecture"]].assign(predicted=predicted)
+        table.to_csv(args.out, index=False)
+        print(f"wrote {len(table)} predictions to {args.out}")
+    if target in zoo.metrics.columns:
+        true = zoo.metrics[target].to_numpy(float)
+        known = ~np.isnan(true)
+        metrics = prediction_metrics(true[known], predicted[known])
+        print(
+            f"{zoo.name} ({int(known.sum())} networks): "
+            + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        )
+    return 0
+
+
+def add_model_commands(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train a performance predictor on a zoo")
+    train.add_argument("--zoo", required=True, help="a zoo folder in any format nnenc reads")
+    train.add_argument("--encoder", default="sne", help="a registered encoder (default sne)")
+    train.add_argument("--out", required=True, help="folder for the trained predictor")
+    train.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="encoder option, repeatable"
+    )
+    train.add_argument("--target", default="test_accuracy")
+    train.add_argument("--loss", choices=["bce", "mse"], default="bce")
+    train.add_argument("--epochs", type=int, default=50)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--patience", type=int, default=10)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--logit-invariance", type=float, default=0.0, metavar="WEIGHT")
+    train.add_argument("--device", default="cpu")
+    train.set_defaults(run=_train)
+
+    predict = commands.add_parser("predict", help="predict with a trained predictor")
+    predict.add_argument("--model", required=True, help="a folder written by nnenc train")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--zoo", help="predict every network of this zoo (metrics if it has targets)"
+    )
+    source.add_argument("--checkpoint", help="predict one .safetensors/.pt state_dict")
+    predict.add_argument("--out", help="write the predictions to this CSV")
+    predict.add_argument("--device", default="cpu")
+    predict.set_defaults(run=_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nnenc", description="Learning from the weights of trained neural networks."
     )
     commands = parser.add_subparsers(dest="command", required=True)
     add_zoo_commands(commands)
+    add_model_commands(commands)
     return parser
 
 
@@ -154,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ZooFormatError, FileExistsError, KeyError, ValueError) as err:
+    except (ZooFormatError, FileExistsError, FileNotFoundError, KeyError, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"nnenc: error: {message}", file=sys.stderr)
         return 2

@@ -1,0 +1,106 @@
+"""Benchmark: SNE encoding throughput and peak memory.
+
+1. For chunk sizes 8 to 256, encode batches of ``cnn-small`` networks (the Small CNN Zoo's
+   architecture, 4,970 parameters) with an untrained default SNE, inference mode: networks/s
+   (features made once beforehand, as the data pipeline does) and peak RSS.
+2. Peak RSS when encoding one MLP of 10.7 million parameters (784-2500-2500-1000-10), from
+   weights in memory to its encoding, with the default chunk size.
+
+Every measurement runs in a fresh process; peak RSS is its ``VmHWM``, and the figure after
+imports and model creation is printed beside it so the increase can be read off.
+
+    python benchmarks/sne_encode.py [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from datetime import date
+
+MEASURE = r"""
+import json, sys, time
+import torch
+from torch import nn
+
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+import nnenc
+from nnenc.encoders import create_encoder
+
+mode, value, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+if mode == "chunks":
+    encoder = create_encoder("sne", chunk_size=value).eval()
+    spec = nnenc.get_architecture("cnn-small")
+    networks = [nnenc.NetworkParams.from_module(spec.build()) for _ in range(64)]
+    features = [encoder.featurize(n) for n in networks]
+    batch = encoder.collate(features)
+    base = peak_mb()
+    with torch.inference_mode():
+        encoder(batch)
+        start, rounds = time.perf_counter(), 0
+        while time.perf_counter() - start < 5:
+            encoder(batch)
+            rounds += 1
+    seconds = (time.perf_counter() - start) / rounds
+    print(json.dumps({"chunk_size": value, "chunks_per_network": len(features[0].values),
+                      "networks_per_s": 64 / seconds, "peak_rss_mb": peak_mb(),
+                      "rss_before_mb": base}))
+else:
+    module = nn.Sequential(nn.Linear(784, 2500), nn.ReLU(), nn.Linear(2500, 2500), nn.ReLU(),
+                           nn.Linear(2500, 1000), nn.ReLU(), nn.Linear(1000, 10))
+    network = nnenc.NetworkParams.from_module(module)
+    del module
+    encoder = create_encoder("sne").eval()
+    base = peak_mb()
+    start = time.perf_counter()
+    with torch.inference_mode():
+        encoding = encoder.encode([network])
+    print(json.dumps({"params": network.num_params, "seconds": time.perf_counter() - start,
+                      "peak_rss_mb": peak_mb(), "rss_before_mb": base,
+                      "weights_mb": network.num_params * 4 / 2**20,
+                      "finite": bool(torch.isfinite(encoding).all())}))
+"""
+
+
+def measure(mode: str, value: int, threads: int) -> dict:
+    run = subprocess.run(
+        [sys.executable, "-c", MEASURE, mode, str(value), str(threads)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(run.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    print(f"{date.today()}: SNE defaults (hidden 32), inference, {args.threads} torch threads")
+    print("| chunk size | chunks per network | networks/s | peak RSS (MB) | before encoding (MB) |")
+    print("|---|---|---|---|---|")
+    for chunk_size in (8, 16, 32, 64, 128, 256):
+        r = measure("chunks", chunk_size, args.threads)
+        print(
+            f"| {chunk_size} | {r['chunks_per_network']} | {r['networks_per_s']:.0f} | "
+            f"{r['peak_rss_mb']:.0f} | {r['rss_before_mb']:.0f} |"
+        )
+    r = measure("large", 0, args.threads)
+    print(
+        f"\none network of {r['params']:,} parameters ({r['weights_mb']:.0f} MB of weights): "
+        f"encoded in {r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB "
+        f"({r['rss_before_mb']:.0f} MB before encoding, weights included); "
+        f"finite encoding: {r['finite']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The contract every weight encoder follows, and the one registry that finds them by name.
+
+A :class:`WeightEncoder` turns networks into vectors in two steps, like a PyG transform plus a
+model: :meth:`~WeightEncoder.featurize` runs once per network in the data pipeline (its result
+is cacheable), :meth:`~WeightEncoder.collate` joins features into a batch, and
+:meth:`~WeightEncoder.forward` maps a batch to ``(B, out_dim)``. Encoders are created by name,
+``create_encoder("sne", chunk_size=32)``; other packages add theirs through the
+``nnenc.encoders`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from nnenc.params import NetworkParams
+
+
+class EncoderInputError(ValueError):
+    """A network (or batch) an encoder cannot read; the message says which and why."""
+
+
+class WeightEncoder(nn.Module):
+    """Base class: ``featurize`` once per network, ``collate`` per batch, ``forward`` to
+    ``(B, out_dim)``.
+
+    Subclasses set ``name`` and ``accepts_mixed`` (whether one batch may hold several
+    architectures), store their constructor arguments in ``self.config`` (so the encoder can be
+    rebuilt by :func:`create_encoder`), and set ``out_dim``.
+    """
+
+    name: ClassVar[str] = ""
+    accepts_mixed: ClassVar[bool] = True
+    out_dim: int
+    config: dict
+
+    def featurize(self, params: NetworkParams) -> Any:
+        raise NotImplementedError
+
+    def collate(self, features: Sequence[Any]) -> Any:
+        raise NotImplementedError
+
+    def fit_inputs(self, features: Sequence[Any]) -> None:
+        """Fit data-dependent input normalisation on the training set's features (called once by
+        the predictor before training; saved with the weights). Default: nothing to fit."""
+
+    def batch_to(self, batch: Any, device: torch.device | str) -> Any:
+        """Move a collated batch to ``device`` (dicts of tensors by default)."""
+        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+    def encode(self, networks: Sequence[NetworkParams]) -> torch.Tensor:
+        """Featurize, collate and encode: ``(len(networks), out_dim)``."""
+        device = next(self.parameters()).device
+        return self(self.batch_to(self.collate([self.featurize(n) for n in networks]), device))
+
+    def check_network(self, params: NetworkParams) -> None:
+        """The checks every encoder makes: some layers, finite weights."""
+        where = f"network ({params.architecture})"
+        if len(params) == 0:
+            raise EncoderInputError(f"{where}: has no layers; there is nothing to encode")
+        for layer in params:
+            if not layer.is_finite():
+                raise EncoderInputError(
+                    f"{where}: layer {layer.name!r} has NaN or infinite weights; drop diverged "
+                    "networks first (zoo.filter(finite=True))"
+                )
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+
+
+_REGISTRY: dict[str, type[WeightEncoder]] = {}
+_ENTRY_POINTS_LOADED = False
+
+
+def register_encoder(cls: type[WeightEncoder]) -> type[WeightEncoder]:
+    """Class decorator: make ``cls`` creatable as ``create_encoder(cls.name)``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    known = _REGISTRY.get(cls.name)
+    if known is not None and known is not cls:
+        raise ValueError(
+            f"encoder name {cls.name!r} is taken by {known.__module__}.{known.__name__}"
+        )
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_entry_points() -> None:
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    import baselines  # noqa: F401  (the comparison encoders register themselves)
+
+    for entry in entry_points(group="nnenc.encoders"):
+        entry.load()
+
+
+def encoder_names() -> list[str]:
+    _load_entry_points()
+    return sorted(_REGISTRY)
+
+
+def create_encoder(name: str, **config) -> WeightEncoder:
+    """The encoder registered as ``name``, built with ``config``."""
+    _load_entry_points()
+    try:
+        cls: Callable[..., WeightEncoder] = _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown encoder {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+    return cls(**config)

@@ -1,0 +1,262 @@
+"""``PerformancePredictor``: any registered encoder plus a head, trained to predict a metrics
+column (test accuracy by default) from a network's weights.
+
+Training: AdamW, BCE on a sigmoid output (targets in [0, 1]) or MSE on standardised targets,
+early stopping on the validation Kendall tau (the best epoch's weights are kept), an optional
+logit-invariance regulariser (the squared change of the prediction when the hidden neurons of
+the input networks are randomly permuted), a progress bar with the running validation tau.
+Same seed, same result. Saved as ``weights.safetensors`` + ``config.json``; never pickled.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm.auto import tqdm
+
+from nnenc.encoders.base import EncoderInputError, create_encoder
+from nnenc.metrics import kendall_tau, prediction_metrics
+from nnenc.params import NetworkParams
+from nnenc.symmetry import permute_hidden_neurons
+from nnenc.zoo.atomic import atomic_path, write_json
+from nnenc.zoo.native import package_version
+from nnenc.zoo.zoo import Zoo
+
+CONFIG = "config.json"
+WEIGHTS = "weights.safetensors"
+TRAINING_DEFAULTS = {
+    "target": "test_accuracy",
+    "loss": "bce",
+    "epochs": 50,
+    "batch_size": 32,
+    "lr": 1e-3,
+    "weight_decay": 1e-2,
+    "patience": 10,
+    "seed": 0,
+    "logit_invariance": 0.0,
+    "head_hidden": 64,
+    "device": "cpu",
+}
+
+
+class PerformancePredictor(nn.Module):
+    """Encoder + head; ``fit(train, val)``, ``predict(...)``, ``save``/``load``.
+
+    Args:
+        encoder: a registered encoder name (``nnenc.encoders.encoder_names()``).
+        encoder_config: keyword arguments for the encoder.
+        **training: overrides of :data:`TRAINING_DEFAULTS` (target column, loss ``bce``/``mse``,
+            epochs, batch size, learning rate, weight decay, early-stopping patience, seed,
+            logit-invariance weight, head width, device).
+    """
+
+    def __init__(self, encoder: str = "sne", encoder_config: dict | None = None, **training):
+        super().__init__()
+        unknown = sorted(set(training) - set(TRAINING_DEFAULTS))
+        if unknown:
+            raise ValueError(
+                f"unknown training option(s) {unknown}; valid: {', '.join(TRAINING_DEFAULTS)}"
+            )
+        self.settings = {**TRAINING_DEFAULTS, **training}
+        if self.settings["loss"] not in ("bce", "mse"):
+            raise ValueError(f"loss must be 'bce' or 'mse', got {self.settings['loss']!r}")
+        self.encoder_name = encoder
+        self.encoder_config = dict(encoder_config or {})
+        torch.manual_seed(self.settings["seed"])
+        self.encoder = create_encoder(encoder, **self.encoder_config)
+        width = self.settings["head_hidden"]
+        self.head = nn.Sequential(
+            nn.Linear(self.encoder.out_dim, width), nn.GELU(), nn.Linear(width, 1)
+        )
+        self.register_buffer("target_mean", torch.zeros(()))
+        self.register_buffer("target_std", torch.ones(()))
+        self.history: pd.DataFrame | None = None
+
+    # --- data ---------------------------------------------------------------------------
+    def _networks(self, source) -> list[NetworkParams]:
+        if isinstance(source, Zoo):
+            return list(source)
+        if isinstance(source, NetworkParams):
+            return [source]
+        if isinstance(source, nn.Module):
+            return [NetworkParams.from_module(source)]
+        return list(source)
+
+    def _featurize(self, networks: Sequence[NetworkParams], what: str, progress: bool) -> list:
+        features = []
+        for i, net in enumerate(tqdm(networks, desc=f"featurizing {what}", disable=not progress)):
+            try:
+                features.append(self.encoder.featurize(net))
+            except EncoderInputError as err:
+                raise EncoderInputError(f"{what}, network {i}: {err}") from err
+        return features
+
+    def _targets(self, zoo: Zoo) -> np.ndarray:
+        target = self.settings["target"]
+        if target not in zoo.metrics.columns:
+            raise KeyError(f"zoo {zoo.name!r} has no column {target!r} to predict")
+        values = pd.to_numeric(zoo.metrics[target], errors="coerce").to_numpy(float)
+        missing = int(np.isnan(values).sum())
+        if missing:
+            raise ValueError(
+                f"zoo {zoo.name!r}: {missing} networks have no numeric {target!r}; drop them "
+                f"first, e.g. zoo.filter(zoo.metrics[{target!r}].notna().to_numpy())"
+            )
+        if self.settings["loss"] == "bce" and (values.min() < 0 or values.max() > 1):
+            raise ValueError(
+                f"{target!r} ranges over [{values.min():.3g}, {values.max():.3g}]; BCE needs "
+                "targets in [0, 1]: use loss='mse'"
+            )
+        return values
+
+    # --- model ----------------------------------------------------------------------------
+    def forward(self, batch) -> torch.Tensor:
+        """Raw outputs ``(B,)``: logits (BCE) or standardised values (MSE)."""
+        return self.head(self.encoder(batch)).squeeze(-1)
+
+    def _to_target(self, raw: torch.Tensor) -> torch.Tensor:
+        if self.settings["loss"] == "bce":
+            return torch.sigmoid(raw)
+        return raw * self.target_std + self.target_mean
+
+    def _loss(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.settings["loss"] == "bce":
+            return nn.functional.binary_cross_entropy_with_logits(raw, target)
+        return nn.functional.mse_loss(raw, (target - self.target_mean) / self.target_std)
+
+    def _batch(self, features: Sequence) -> object:
+        return self.encoder.batch_to(self.encoder.collate(features), self.settings["device"])
+
+    @torch.no_grad()
+    def _predict_features(self, features: Sequence) -> np.ndarray:
+        self.eval()
+        size = self.settings["batch_size"]
+        out = [
+            self._to_target(self(self._batch(features[i : i + size]))).cpu()
+            for i in range(0, len(features), size)
+        ]
+        return torch.cat(out).double().numpy()
+
+    # --- public API -----------------------------------------------------------------------
+    def fit(self, train: Zoo, val: Zoo, progress: bool = True) -> pd.DataFrame:
+        """Train on ``train``, select the epoch with the best Kendall tau on ``val``.
+
+        Returns the history: one row per epoch with train loss, validation tau and seconds.
+        """
+        settings = self.settings
+        device = settings["device"]
+        self.to(device)
+        y_train = self._targets(train)
+        y_val = self._targets(val)
+        if settings["loss"] == "mse":
+            self.target_mean.fill_(float(y_train.mean()))
+            self.target_std.fill_(float(y_train.std() or 1.0))
+        train_networks = list(train)
+        train_features = self._featurize(train_networks, f"{train.name} (train)", progress)
+        val_features = self._featurize(list(val), f"{val.name} (val)", progress)
+        self.encoder.fit_inputs(train_features)
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"]
+        )
+        generator = torch.Generator().manual_seed(settings["seed"])
+        permuter = torch.Generator().manual_seed(settings["seed"] + 1)
+        targets = torch.tensor(y_train, dtype=torch.float32, device=device)
+        best_tau, best_state, since_best, rows = -np.inf, None, 0, []
+        bar = tqdm(range(settings["epochs"]), desc="training", unit="epoch", disable=not progress)
+        for epoch in bar:
+            started = time.perf_counter()
+            self.train()
+            order = torch.randperm(len(train_features), generator=generator).tolist()
+            losses = []
+            for start in range(0, len(order), settings["batch_size"]):
+                index = order[start : start + settings["batch_size"]]
+                raw = self(self._batch([train_features[i] for i in index]))
+                loss = self._loss(raw, targets[index])
+                if settings["logit_invariance"] > 0:
+                    permuted = [
+                        self.encoder.featurize(permute_hidden_neurons(train_networks[i], permuter))
+                        for i in index
+                    ]
+                    moved = self._to_target(self(self._batch(permuted))) - self._to_target(raw)
+                    loss = loss + settings["logit_invariance"] * moved.pow(2).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(float(loss.detach()))
+            val_tau = kendall_tau(y_val, self._predict_features(val_features))
+            rows.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": float(np.mean(losses)),
+                    "val_kendall_tau": val_tau,
+                    "seconds": time.perf_counter() - started,
+                }
+            )
+            bar.set_postfix(val_tau=f"{val_tau:.3f}", best=f"{max(best_tau, val_tau):.3f}")
+            if val_tau > best_tau:
+                best_tau, best_state, since_best = val_tau, copy.deepcopy(self.state_dict()), 0
+            else:
+                since_best += 1
+                if since_best >= settings["patience"]:
+                    break
+        bar.close()
+        if best_state is not None:
+            self.load_state_dict(best_state)
+        self.history = pd.DataFrame(rows)
+        return self.history
+
+    def predict(
+        self, source: Zoo | nn.Module | NetworkParams | Sequence[NetworkParams]
+    ) -> np.ndarray:
+        """Predicted target per network, in the target's units."""
+        networks = self._networks(source)
+        return self._predict_features(self._featurize(networks, "input", progress=False))
+
+    def evaluate(self, zoo: Zoo) -> dict[str, float]:
+        """Kendall tau, Spearman, R^2 and MAE of the predictions on ``zoo``."""
+        return prediction_metrics(self._targets(zoo), self.predict(zoo))
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``config.json`` and ``weights.safetensors`` into the folder ``path``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        with atomic_path(path / WEIGHTS) as tmp:
+            save_file(state, tmp)
+        config = {
+            "format": "nnenc-predictor",
+            "format_version": 1,
+            "nnenc_version": package_version(),
+            "encoder": self.encoder_name,
+            "encoder_config": self.encoder_config,
+            "training": self.settings,
+            "history": [] if self.history is None else self.history.to_dict("records"),
+        }
+        write_json(config, path / CONFIG)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> PerformancePredictor:
+        """The predictor saved in folder ``path``."""
+        path = Path(path)
+        if not (path / CONFIG).is_file() or not (path / WEIGHTS).is_file():
+            raise FileNotFoundError(
+                f"{path}: expected {CONFIG} and {WEIGHTS} (from predictor.save)"
+            )
+        config = json.loads((path / CONFIG).read_text())
+        if config.get("format") != "nnenc-predictor" or config.get("format_version", 99) > 1:
+            raise ValueError(f"{path / CONFIG}: not a predictor this nnenc can read")
+        training = {**config["training"], "device": device}
+        predictor = cls(config["encoder"], config["encoder_config"], **training)
+        predictor.load_state_dict(load_file(path / WEIGHTS, device=device))
+        predictor.history = pd.DataFrame(config.get("history", []))
+        return predictor.to(device).eval()
