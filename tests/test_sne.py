@@ -77,3 +77,13 @@ def test_unknown_options_are_refused():
         _sne(layer_pool="median")
     with pytest.raises(ValueError, match="unknown set-to-set type 'lstm'"):
         _sne(chunk_set="lstm")
+
+
+def test_isab_in_slices_equals_isab_at_once():
+    from nnenc.encoders.set_layers import ISAB
+
+    torch.manual_seed(0)
+    whole, sliced = ISAB(16, 2, inducing=4), ISAB(16, 2, inducing=4, slice_rows=7)
+    sliced.load_state_dict(whole.state_dict())
+    x, mask = torch.randn(3, 40, 16), torch.rand(3, 40) > 0.2
+    torch.testing.assert_close(sliced(x, mask), whole(x, mask))

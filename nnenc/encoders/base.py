@@ -95,8 +95,8 @@ def _load_entry_points() -> None:
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    import baselines  # noqa: F401  (the comparison encoders register themselves)
-
+    # Packages (baselines/ included) register encoders through this group in their metadata,
+    # e.g. [project.entry-points."nnenc.encoders"] mlp = "baselines.mlp:FlatMLP".
     for entry in entry_points(group="nnenc.encoders"):
         entry.load()
 

@@ -45,15 +45,28 @@ class SAB(nn.Module):
 
 
 class ISAB(nn.Module):
-    def __init__(self, dim: int, heads: int, inducing: int = 16):
+    """Set-to-set through ``inducing`` learned points; the second stage (every element attends to
+    the inducing points) is row-independent and runs in slices of ``slice_rows`` elements, so
+    memory stays bounded for sets of any length."""
+
+    def __init__(self, dim: int, heads: int, inducing: int = 16, slice_rows: int = 16384):
         super().__init__()
         self.inducing = nn.Parameter(torch.randn(1, inducing, dim) * dim**-0.5)
         self.to_inducing = MAB(dim, heads)
         self.from_inducing = MAB(dim, heads)
+        self.slice_rows = slice_rows
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.to_inducing(self.inducing.expand(x.shape[0], -1, -1), x, mask)
-        return self.from_inducing(x, h, None)
+        if x.shape[1] <= self.slice_rows:
+            return self.from_inducing(x, h, None)
+        return torch.cat(
+            [
+                self.from_inducing(x[:, start : start + self.slice_rows], h, None)
+                for start in range(0, x.shape[1], self.slice_rows)
+            ],
+            dim=1,
+        )
 
 
 class SetPool(nn.Module):

@@ -218,13 +218,58 @@ class SNE(WeightEncoder):
         }
 
     def encode_chunks(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``(C, chunk_size)`` -> ``(C, hidden)``, in groups of bounded size."""
+        """``(C, chunk_size)`` -> ``(C, hidden)``, in groups of bounded size.
+
+        The output is allocated once and filled group by group: small per-group results kept
+        between the large freed temporaries fragmented the heap (2.3 GB resident for one
+        10.7M-parameter network, against ~0.1 GB for one group).
+        """
         per_chunk = self.chunk_size * max(self.chunk_size, 2 * self.hidden)
         group = max(1, self.max_group_elements // per_chunk)
-        out = []
-        for start in range(0, len(values), group):
-            x = self.embed_value(values[start : start + group].unsqueeze(-1) * self.value_scale)
-            out.append(self.chunk_encoder(x, mask[start : start + group]))
+        if len(values) <= group:
+            return self.chunk_encoder(
+                self.embed_value(values.unsqueeze(-1) * self.value_scale), mask
+            )
+        chunks = [
+            (start, values[start : start + group], mask[start : start + group])
+            for start in range(0, len(values), group)
+        ]
+        if torch.is_grad_enabled():  # autograd keeps every group's activations anyway
+            return torch.cat(
+                [
+                    self.chunk_encoder(self.embed_value(v.unsqueeze(-1) * self.value_scale), m)
+                    for _, v, m in chunks
+                ]
+            )
+        out = values.new_empty(len(values), self.hidden)
+        for start, v, m in chunks:
+            out[start : start + len(v)] = self.chunk_encoder(
+                self.embed_value(v.unsqueeze(-1) * self.value_scale), m
+            )
+        return out
+
+    def _encode_segments(
+        self, encoder: SetEncoder, x: torch.Tensor, segment: torch.Tensor, n_segments: int
+    ) -> torch.Tensor:
+        """Encode the sets ``x`` grouped by sorted ``segment``, padding together only as many
+        consecutive sets as fit in ``max_group_elements`` (one huge layer is encoded alone)."""
+        counts = torch.bincount(segment, minlength=n_segments).tolist()
+        out, first, start = [], 0, 0
+        while first < n_segments:
+            last, longest = first, 0
+            while last < n_segments:
+                longer = max(longest, counts[last])
+                if (
+                    last > first
+                    and (last - first + 1) * longer * self.hidden > self.max_group_elements
+                ):
+                    break
+                longest, last = longer, last + 1
+            size = sum(counts[first:last])
+            rows = x[start : start + size]
+            padded, mask = _pad_segments(rows, segment[start : start + size] - first, last - first)
+            out.append(encoder(padded, mask))
+            first, start = last, start + size
         return torch.cat(out)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -240,8 +285,9 @@ class SNE(WeightEncoder):
                 + sinusoidal(batch["layer_index"][layer_of_chunk], self.hidden)
                 + self.kind_embedding(batch["layer_kind"][layer_of_chunk])
             )
-        padded, mask = _pad_segments(self.to_layer(chunks), batch["chunk_layer"], n_layers)
-        layers = self.layer_encoder(padded, mask)
+        layers = self._encode_segments(
+            self.layer_encoder, self.to_layer(chunks), batch["chunk_layer"], n_layers
+        )
         if self.positional:
             layers = (
                 layers
