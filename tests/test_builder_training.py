@@ -10,6 +10,7 @@ from nnenc.builder.hyperparameters import HyperparameterSpace
 from nnenc.builder.stacked import StackedNetworks
 from nnenc.builder.training import run_batches, train_chunk, train_plain
 from nnenc.datasets import get_dataset
+from nnenc.params import NetworkParams
 
 TOLERANCE = 1e-4
 """Max abs weight difference allowed between the stacked and the plain loop after 2 epochs of
@@ -81,14 +82,11 @@ def test_checkpoints_record_metrics_per_epoch():
     np.testing.assert_allclose(half_mean, table["test_accuracy"], atol=2 / len(data.test_labels))
     assert (table.loc[table["epoch"] == 3, "test_accuracy"].to_numpy() > 0.7).all()
     assert (table.loc[table["epoch"] == 0, "test_accuracy"].to_numpy() < 0.3).all()
-    module = spec.build("tanh")
-    from nnenc.params import NetworkParams
 
     net = NetworkParams.from_flat(weights[4], spec.layout(), spec.name).to_module("tanh")
     with torch.no_grad():
         accuracy = (net(data.test_images).argmax(1) == data.test_labels).float().mean().item()
     assert accuracy == pytest.approx(table["test_accuracy"][4], abs=1e-6)
-    del module
 
 
 def test_a_diverging_network_does_not_touch_its_neighbours():

@@ -182,7 +182,6 @@ def train_plain(
     epochs: int,
     batch_size: int = 32,
     initial: torch.Tensor | None = None,
-    max_steps: int | None = None,
 ) -> torch.Tensor:
     """The reference: one run in a plain loop with ``torch.optim``; returns flat weights.
 
@@ -208,18 +207,14 @@ def train_plain(
     kernels = [
         m.weight for m in module.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
     ]
-    steps = 0
     for epoch in range(epochs):
         for index in run_batches(
             run["seed"], len(data.train_labels), run["train_fraction"], epoch, batch_size
         ):
-            if max_steps is not None and steps >= max_steps:
-                break
             index = torch.from_numpy(index)
             loss = F.cross_entropy(module(data.train_images[index]), data.train_labels[index])
             loss = loss + float(run["l2"]) * sum(w.pow(2).sum() for w in kernels)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            steps += 1
     return NetworkParams.from_module(module).to_flat()
