@@ -69,20 +69,22 @@ def _read_space(path: str) -> dict:
 
 
 def _zoo_build(args: argparse.Namespace) -> int:
-    from nnenc.builder.build import build_zoo, config_from_options
+    from nnenc.builder.build import BuildConfig, build_zoo
 
-    config = config_from_options(
-        dataset=args.dataset,
-        architecture=args.arch,
-        runs=args.runs,
-        epochs=args.epochs,
-        checkpoints=args.checkpoints,
-        seed=args.seed,
-        chunk_size=args.chunk_size,
-        precision=args.precision,
-        resolution=args.resolution,
-        data_root=args.data_root,
-        space=_read_space(args.space) if args.space else None,
+    config = BuildConfig.from_dict(
+        dict(
+            dataset=args.dataset,
+            architecture=args.arch,
+            runs=args.runs,
+            epochs=args.epochs,
+            checkpoints=args.checkpoints,
+            seed=args.seed,
+            chunk_size=args.chunk_size,
+            precision=args.precision,
+            resolution=args.resolution,
+            data_root=args.data_root,
+            space=_read_space(args.space) if args.space else None,
+        )
     )
     path = build_zoo(
         config,
@@ -155,6 +157,11 @@ def _encoder_options(pairs: list[str]) -> dict:
     return options
 
 
+def format_metrics(metrics: dict[str, float]) -> str:
+    """``kendall_tau 0.5000  spearman ...`` on one line."""
+    return "  ".join(f"{name} {value:.4f}" for name, value in metrics.items())
+
+
 def _train_splits(zoo):
     from nnenc.zoo import small_cnn_zoo_split
 
@@ -191,7 +198,7 @@ def _train(args: argparse.Namespace) -> int:
     write_scores = Path(args.out) / "scores.json"
     write_scores.write_text(json.dumps(scores, indent=2) + "\n")
     for split, metrics in scores.items():
-        print(f"{split:5s} " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        print(f"{split:5s} {format_metrics(metrics)}")
     print(f"saved to {args.out}")
     return 0
 
@@ -220,10 +227,7 @@ def _predict(args: argparse.Namespace) -> int:
         true = zoo.metrics[target].to_numpy(float)
         known = ~np.isnan(true)
         metrics = prediction_metrics(true[known], predicted[known])
-        print(
-            f"{zoo.name} ({int(known.sum())} networks): "
-            + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-        )
+        print(f"{zoo.name} ({int(known.sum())} networks): {format_metrics(metrics)}")
     return 0
 
 

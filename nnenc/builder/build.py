@@ -14,7 +14,7 @@ import multiprocessing
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +83,13 @@ class BuildConfig:
         data = get_dataset(self.dataset, self.data_root, self.resolution)
         self.space.validate(len(data.train_labels))
 
+    @classmethod
+    def from_dict(cls, spec: dict) -> BuildConfig:
+        """The inverse of :meth:`to_dict`; a missing or ``None`` ``space`` means the default."""
+        space = spec.get("space")
+        space = HyperparameterSpace() if space is None else HyperparameterSpace.from_dict(space)
+        return cls(**{**spec, "space": space})
+
     def to_dict(self) -> dict:
         spec = asdict(self)
         spec["checkpoints"] = list(self.checkpoints)
@@ -125,9 +132,7 @@ def train_shard(
     Sets this process's torch thread count to ``threads`` (workers are processes of their own).
     """
     torch.set_num_threads(threads)
-    config = BuildConfig(
-        **{**config_dict, "space": HyperparameterSpace.from_dict(config_dict["space"])}
-    )
+    config = BuildConfig.from_dict(config_dict)
     data = get_dataset(config.dataset, config.data_root, config.resolution)
     architecture = get_architecture(config.architecture)
     table, weights = train_chunk(
@@ -253,12 +258,3 @@ def build_zoo(
         bar.set_postfix(models_per_min=f"{60 * trained / (time.perf_counter() - started):.0f}")
     bar.close()
     return writer.finalize()
-
-
-def config_from_options(**options) -> BuildConfig:
-    """A :class:`BuildConfig` from CLI-style options (``space`` may be a dict)."""
-    space = options.pop("space", None)
-    config = BuildConfig(**options)
-    if space is not None:
-        config = replace(config, space=HyperparameterSpace.from_dict(space))
-    return config
