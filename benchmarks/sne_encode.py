@@ -3,8 +3,12 @@
 1. For chunk sizes 8 to 256, encode batches of ``cnn-small`` networks (the Small CNN Zoo's
    architecture, 4,970 parameters) with an untrained default SNE, inference mode: networks/s
    (features made once beforehand, as the data pipeline does) and peak RSS.
-2. Peak RSS when encoding one MLP of 10.7 million parameters (784-2500-2500-1000-10), from
-   weights in memory to its encoding, with the default chunk size.
+2. Peak RSS when encoding one MLP of 10.7 million parameters (784-2500-2500-1000-10) and one of
+   38.9 million (784-5000-5000-2000-10), from weights in memory to the encoding, default chunk
+   size, through ``encoder.encode`` (which streams such a network from its weights). The peak is
+   reset just before (``/proc/self/clear_refs``), so it is the encoding's own; printed beside
+   the RSS before (imports, model, the network's weights): their difference, the encoding's
+   working memory, should not grow with the network.
 
 Every measurement runs in a fresh process; peak RSS is its ``VmHWM``, and the figure after
 imports and model creation is printed beside it so the increase can be read off.
@@ -25,10 +29,14 @@ import json, sys, time
 import torch
 from torch import nn
 
-def peak_mb():
+def status_mb(key):
     for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
+def peak_mb():
+    return status_mb("VmHWM:")
+def rss_mb():
+    return status_mb("VmRSS:")
 
 import nnenc
 from nnenc.encoders import create_encoder
@@ -54,12 +62,16 @@ if mode == "chunks":
                       "networks_per_s": 64 / seconds, "peak_rss_mb": peak_mb(),
                       "rss_before_mb": base}))
 else:
-    module = nn.Sequential(nn.Linear(784, 2500), nn.ReLU(), nn.Linear(2500, 2500), nn.ReLU(),
-                           nn.Linear(2500, 1000), nn.ReLU(), nn.Linear(1000, 10))
+    widths = {1: (784, 2500, 2500, 1000, 10), 4: (784, 5000, 5000, 2000, 10)}[value]
+    layers = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    module = nn.Sequential(*layers[:-1])
     network = nnenc.NetworkParams.from_module(module)
-    del module
+    del module, layers
     encoder = create_encoder("sne").eval()
-    base = peak_mb()
+    open("/proc/self/clear_refs", "w").write("5")  # reset VmHWM: peak of what follows only
+    base = rss_mb()
     start = time.perf_counter()
     with torch.inference_mode():
         encoding = encoder.encode([network])
@@ -93,13 +105,19 @@ def main() -> None:
             f"| {chunk_size} | {r['chunks_per_network']} | {r['networks_per_s']:.0f} | "
             f"{r['peak_rss_mb']:.0f} | {r['rss_before_mb']:.0f} |"
         )
-    r = measure("large", 0, args.threads)
     print(
-        f"\none network of {r['params']:,} parameters ({r['weights_mb']:.0f} MB of weights): "
-        f"encoded in {r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB "
-        f"({r['rss_before_mb']:.0f} MB before encoding, weights included); "
-        f"finite encoding: {r['finite']}"
+        "\n| parameters | weights (MB) | RSS before (MB) | peak RSS (MB) | peak - before (MB) | "
+        "seconds |"
     )
+    print("|---|---|---|---|---|---|")
+    for scale in (1, 4):
+        r = measure("large", scale, args.threads)
+        assert r["finite"], r
+        print(
+            f"| {r['params']:,} | {r['weights_mb']:.0f} | {r['rss_before_mb']:.0f} | "
+            f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] - r['rss_before_mb']:.0f} | "
+            f"{r['seconds']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

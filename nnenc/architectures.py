@@ -105,6 +105,26 @@ class Architecture:
             [(s.name, s.weight, s.bias) for s in self.layer_shapes()]
         )
 
+    def check_resolution(self, resolution: int) -> None:
+        """Refuse input images of ``resolution`` pixels a side that this network cannot take."""
+        if self.family == "mlp":
+            if resolution != self.input_size:
+                raise ValueError(
+                    f"architecture {self.name!r} takes {self.input_size} x {self.input_size} "
+                    f"images (its first layer is sized for them), not {resolution}; use "
+                    f"resolution {self.input_size}"
+                )
+            return
+        size = resolution
+        for _ in self.conv_channels:
+            size = (size - self.kernel_size) // self.stride + 1
+            if size < 1:
+                raise ValueError(
+                    f"resolution {resolution} is too small for architecture {self.name!r}: its "
+                    f"{len(self.conv_channels)} unpadded {self.kernel_size}x{self.kernel_size} "
+                    f"convolutions of stride {self.stride} leave no pixel"
+                )
+
     @property
     def num_params(self) -> int:
         return self.layout().size

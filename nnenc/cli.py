@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from nnenc.zoo import FORMATS, ZooFormatError, detect_format, load_zoo
@@ -269,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add_zoo_commands(commands)
     add_model_commands(commands)
+    # Other packages add command groups (analysis/ adds bench and report) through this
+    # entry-point group: each entry is a function like add_zoo_commands.
+    for entry in entry_points(group="nnenc.commands"):
+        entry.load()(commands)
     return parser
 
 

@@ -22,6 +22,8 @@ from nnenc.layout import FlatLayout
 LayerKind = Literal["conv", "linear", "norm", "embedding", "other"]
 LAYER_KINDS: tuple[str, ...] = ("conv", "linear", "norm", "embedding", "other")
 
+FINITE_CHECK_BLOCK = 2**20
+
 _NORM_MODULES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 
@@ -79,8 +81,13 @@ class Layer:
         return replace(self, weight=fn(self.weight), bias=bias)
 
     def is_finite(self) -> bool:
-        finite = bool(torch.isfinite(self.weight).all())
-        return finite and (self.bias is None or bool(torch.isfinite(self.bias).all()))
+        """No NaN or infinity in the weight or bias (checked in blocks: no full-size mask)."""
+        tensors = (self.weight,) if self.bias is None else (self.weight, self.bias)
+        return all(
+            bool(torch.isfinite(block).all())
+            for tensor in tensors
+            for block in tensor.reshape(-1).split(FINITE_CHECK_BLOCK)
+        )
 
     def __repr__(self) -> str:
         bias = "None" if self.bias is None else tuple(self.bias.shape)

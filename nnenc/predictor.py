@@ -48,6 +48,34 @@ TRAINING_DEFAULTS = {
 }
 
 
+def networks_of(
+    source: Zoo | nn.Module | NetworkParams | Sequence[NetworkParams],
+) -> list[NetworkParams]:
+    """The networks of a zoo, a module, one NetworkParams or a sequence of them."""
+    if isinstance(source, Zoo):
+        return list(source)
+    if isinstance(source, NetworkParams):
+        return [source]
+    if isinstance(source, nn.Module):
+        return [NetworkParams.from_module(source)]
+    return list(source)
+
+
+def target_values(zoo: Zoo, target: str) -> np.ndarray:
+    """The numeric column ``target`` of ``zoo``'s metrics; a missing column or value is refused
+    with what to do."""
+    if target not in zoo.metrics.columns:
+        raise KeyError(f"zoo {zoo.name!r} has no column {target!r} to predict")
+    values = pd.to_numeric(zoo.metrics[target], errors="coerce").to_numpy(float)
+    missing = int(np.isnan(values).sum())
+    if missing:
+        raise ValueError(
+            f"zoo {zoo.name!r}: {missing} networks have no numeric {target!r}; drop them "
+            f"first, e.g. zoo.filter(zoo.metrics[{target!r}].notna().to_numpy())"
+        )
+    return values
+
+
 class PerformancePredictor(nn.Module):
     """Encoder + head; ``fit(train, val)``, ``predict(...)``, ``save``/``load``.
 
@@ -82,15 +110,6 @@ class PerformancePredictor(nn.Module):
         self.history: pd.DataFrame | None = None
 
     # --- data ---------------------------------------------------------------------------
-    def _networks(self, source) -> list[NetworkParams]:
-        if isinstance(source, Zoo):
-            return list(source)
-        if isinstance(source, NetworkParams):
-            return [source]
-        if isinstance(source, nn.Module):
-            return [NetworkParams.from_module(source)]
-        return list(source)
-
     def _featurize(self, networks: Sequence[NetworkParams], what: str, progress: bool) -> list:
         features = []
         for i, net in enumerate(tqdm(networks, desc=f"featurizing {what}", disable=not progress)):
@@ -101,20 +120,11 @@ class PerformancePredictor(nn.Module):
         return features
 
     def _targets(self, zoo: Zoo) -> np.ndarray:
-        target = self.settings["target"]
-        if target not in zoo.metrics.columns:
-            raise KeyError(f"zoo {zoo.name!r} has no column {target!r} to predict")
-        values = pd.to_numeric(zoo.metrics[target], errors="coerce").to_numpy(float)
-        missing = int(np.isnan(values).sum())
-        if missing:
-            raise ValueError(
-                f"zoo {zoo.name!r}: {missing} networks have no numeric {target!r}; drop them "
-                f"first, e.g. zoo.filter(zoo.metrics[{target!r}].notna().to_numpy())"
-            )
+        values = target_values(zoo, self.settings["target"])
         if self.settings["loss"] == "bce" and (values.min() < 0 or values.max() > 1):
             raise ValueError(
-                f"{target!r} ranges over [{values.min():.3g}, {values.max():.3g}]; BCE needs "
-                "targets in [0, 1]: use loss='mse'"
+                f"{self.settings['target']!r} ranges over [{values.min():.3g}, "
+                f"{values.max():.3g}]; BCE needs targets in [0, 1]: use loss='mse'"
             )
         return values
 
@@ -154,7 +164,6 @@ class PerformancePredictor(nn.Module):
         """
         settings = self.settings
         device = settings["device"]
-        self.to(device)
         y_train = self._targets(train)
         y_val = self._targets(val)
         if settings["loss"] == "mse":
@@ -163,7 +172,10 @@ class PerformancePredictor(nn.Module):
         train_networks = list(train)
         train_features = self._featurize(train_networks, f"{train.name} (train)", progress)
         val_features = self._featurize(list(val), f"{val.name} (val)", progress)
-        self.encoder.fit_inputs(train_features)
+        with torch.random.fork_rng():  # an encoder may build layers sized by the data here
+            torch.manual_seed(settings["seed"])
+            self.encoder.fit_inputs(train_features)
+        self.to(device)
         optimizer = torch.optim.AdamW(
             self.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"]
         )
@@ -175,10 +187,11 @@ class PerformancePredictor(nn.Module):
         for epoch in bar:
             started = time.perf_counter()
             self.train()
-            order = torch.randperm(len(train_features), generator=generator).tolist()
+            order = torch.randperm(len(train_features), generator=generator)
             losses = []
-            for start in range(0, len(order), settings["batch_size"]):
-                index = order[start : start + settings["batch_size"]]
+            # near-equal batches, none of a single network (batch norm cannot train on one)
+            for index in order.tensor_split(-(-len(order) // settings["batch_size"])):
+                index = index.tolist()
                 raw = self(self._batch([train_features[i] for i in index]))
                 loss = self._loss(raw, targets[index])
                 if settings["logit_invariance"] > 0:
@@ -218,8 +231,22 @@ class PerformancePredictor(nn.Module):
         self, source: Zoo | nn.Module | NetworkParams | Sequence[NetworkParams]
     ) -> np.ndarray:
         """Predicted target per network, in the target's units."""
-        networks = self._networks(source)
+        networks = networks_of(source)
         return self._predict_features(self._featurize(networks, "input", progress=False))
+
+    @torch.no_grad()
+    def encode(
+        self, source: Zoo | nn.Module | NetworkParams | Sequence[NetworkParams]
+    ) -> np.ndarray:
+        """The encoder's output ``(n, out_dim)`` per network (for embeddings and plots)."""
+        self.eval()
+        features = self._featurize(networks_of(source), "input", progress=False)
+        size = self.settings["batch_size"]
+        out = [
+            self.encoder(self._batch(features[i : i + size])).cpu()
+            for i in range(0, len(features), size)
+        ]
+        return torch.cat(out).numpy()
 
     def evaluate(self, zoo: Zoo) -> dict[str, float]:
         """Kendall tau, Spearman, R^2 and MAE of the predictions on ``zoo``."""
@@ -237,7 +264,7 @@ class PerformancePredictor(nn.Module):
             "format_version": 1,
             "nnenc_version": package_version(),
             "encoder": self.encoder_name,
-            "encoder_config": self.encoder_config,
+            "encoder_config": self.encoder.config,
             "training": self.settings,
             "history": [] if self.history is None else self.history.to_dict("records"),
         }

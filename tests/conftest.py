@@ -32,3 +32,67 @@ def folder_digest(path: Path) -> dict[str, str]:
         for p in sorted(path.rglob("*"))
         if p.is_file()
     }
+
+
+TRAINED_ZOO = {
+    "dataset": "digits",
+    "architecture": "cnn-small",
+    "runs": 64,
+    "epochs": 6,
+    "checkpoints": (0, 1, 2, 4, 6),
+    "chunk_size": 16,
+    "resolution": 16,
+}
+"""A real zoo the learning tests share: 64 cnn-small runs trained on digits (16 x 16 pixels for
+speed), 5 checkpoints each, 320 networks; built once per test session (~10 s on 2 cores)."""
+
+
+@pytest.fixture(scope="session")
+def trained_zoo_splits(tmp_path_factory):
+    """The :data:`TRAINED_ZOO` split 50/25/25 by run."""
+    from nnenc import load_zoo
+    from nnenc.builder.build import BuildConfig, build_zoo
+
+    path = tmp_path_factory.mktemp("trained") / "digits-cnn-small"
+    build_zoo(BuildConfig(**TRAINED_ZOO), path, workers=2, progress=False)
+    return load_zoo(path).split((0.5, 0.25, 0.25), seed=0)
+
+
+TINY_BENCH = {
+    "name": "tiny",
+    "seeds": [0, 1],
+    "split": [0.5, 0.25, 0.25],
+    "build": {"epochs": 1, "checkpoints": [0, 1], "resolution": 16, "chunk_size": 8},
+    "zoos": {
+        "digits": {"dataset": "digits", "architecture": "cnn-small", "runs": 8},
+        "shapes": {"dataset": "shapes", "architecture": "cnn-small", "runs": 8},
+        "digits-dense": {"dataset": "digits", "architecture": "cnn-dense", "runs": 8},
+    },
+    "training": {"epochs": 1, "batch_size": 8},
+    "encoders": {
+        "sne": {"config": {"chunk_size": 8, "hidden": 8, "heads": 2, "out_dim": 8}},
+        "mlp": {},
+        "statnn-trees": {},
+    },
+    "experiments": {
+        "cross-dataset": {"zoos": ["digits", "shapes"]},
+        "cross-arch": {"zoos": ["digits", "digits-dense"]},
+        "ablate": {"zoo": "digits", "encoder": "sne", "factors": {"chunk_size": [8, 16]}},
+    },
+}
+"""A benchmark configuration small enough for tests (numbers meaningless, mechanics real)."""
+
+
+@pytest.fixture(scope="session")
+def tiny_bench(tmp_path_factory):
+    """(config, results folder, zoo cache root) of the tiny benchmark's cross-dataset,
+    cross-arch and ablate experiments, run once per session over 2 worker processes."""
+    from analysis.config import BenchConfig
+    from analysis.runner import run_benchmark
+
+    root = tmp_path_factory.mktemp("bench")
+    config = BenchConfig.from_dict(TINY_BENCH)
+    out = root / "results"
+    experiments = ["cross-dataset", "cross-arch", "ablate"]
+    run_benchmark(config, experiments, out, workers=2, progress=False, zoo_root=root)
+    return config, out, root

@@ -138,6 +138,14 @@ def test_shards_run_as_ray_tasks_on_a_local_instance(tmp_path):
             ["--dataset", "digits", "--arch", "mlp", "--checkpoints", "0,9"],
             "checkpoints must lie in 0..1",
         ),
+        (
+            ["--dataset", "digits", "--arch", "cnn-small", "--resolution", "12"],
+            "resolution 12 is too small for architecture 'cnn-small'",
+        ),
+        (
+            ["--dataset", "digits", "--arch", "mlp", "--resolution", "16"],
+            "takes 28 x 28 images",
+        ),
     ],
 )
 def test_bad_build_options_are_refused_before_anything_is_written(

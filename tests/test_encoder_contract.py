@@ -8,21 +8,37 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from baselines.flat_mlp import layer_shapes
 from nnenc import Layer, NetworkParams, get_architecture
 from nnenc.encoders import EncoderInputError, create_encoder, encoder_names
 
-SMALL = {"sne": {"chunk_size": 8, "hidden": 16, "heads": 2, "out_dim": 8}}
-"""Small configurations so the contract runs fast; encoders not listed use their defaults."""
+SMALL = {
+    "sne": {"chunk_size": 8, "hidden": 16, "heads": 2, "out_dim": 8},
+    "mlp": {"hidden": [32], "out_dim": 8, "shapes": None},
+    "deepsets": {"hidden": 16, "out_dim": 8},
+    "gmn": {"hidden": 16, "depth": 2, "out_dim": 8},
+}
+"""Small configurations so the contract runs fast; encoders not listed use their defaults.
+``shapes: None`` is replaced by the cnn-small shapes (an encoder sized by its data)."""
+
+
+def _network(arch: str, seed: int) -> NetworkParams:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return NetworkParams.from_module(get_architecture(arch).build())
+
+
+def _config(name: str) -> dict:
+    config = dict(SMALL.get(name, {}))
+    if "shapes" in config:
+        network = _network("cnn-small", 0)
+        config["shapes"] = [list(shape) for shape in layer_shapes(network)]
+    return config
 
 
 def _encoder(name: str, seed: int = 0):
     torch.manual_seed(seed)
-    return create_encoder(name, **SMALL.get(name, {})).eval()
-
-
-def _network(arch: str, seed: int) -> NetworkParams:
-    torch.manual_seed(seed)
-    return NetworkParams.from_module(get_architecture(arch).build())
+    return create_encoder(name, **_config(name)).eval()
 
 
 NAMES = encoder_names()

@@ -40,11 +40,31 @@ def test_padding_does_not_change_the_encoding():
     torch.testing.assert_close(encoder(noisy), encoder(batch))
 
 
-def test_processing_chunks_in_small_groups_gives_the_same_encoding():
-    big, small = _sne(chunk_size=16), _sne(chunk_size=16, max_group_elements=16 * 32 * 3)
+@pytest.mark.parametrize(
+    "layer_config",
+    [
+        {},
+        {"layer_pool": "pma"},
+        {"layer_pool": "max", "layer_depth": 2},
+        {"layer_pool": "sum", "layer_set": "none"},
+        {"layer_set": "sab"},  # not streamable: padded in bounded groups instead
+    ],
+)
+@pytest.mark.parametrize("grad", [False, True])
+def test_processing_chunks_in_small_groups_gives_the_same_encoding(layer_config, grad):
+    """Groups of 3 chunks: in inference every layer of more chunks is streamed through the layer
+    encoder (running softmax); with gradients, chunk groups are concatenated."""
+    big = _sne(chunk_size=16, **layer_config)
+    small = _sne(chunk_size=16, max_group_elements=16 * 32 * 3, **layer_config)
     small.load_state_dict(big.state_dict())
+    assert small.chunk_group == 3
     networks = [_network("cnn-small", 0), _network("mlp", 1)]
-    torch.testing.assert_close(small.encode(networks), big.encode(networks), atol=1e-5, rtol=1e-5)
+    batch = small.collate([small.featurize(n) for n in networks])
+    with torch.set_grad_enabled(grad):
+        expected = big.encode(networks)
+        # encode() streams each network from its weights; forward() streams the batch's layers
+        torch.testing.assert_close(small.encode(networks), expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(small(batch), expected, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize(

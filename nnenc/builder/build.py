@@ -10,10 +10,7 @@ disk.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from nnenc.architectures import architecture_names, get_architecture
 from nnenc.builder.hyperparameters import HyperparameterSpace
 from nnenc.builder.training import train_chunk
 from nnenc.datasets import dataset_names, get_dataset
+from nnenc.tasks import run_tasks
 from nnenc.zoo.native import ZooWriter, package_version
 
 CHUNK_KEYS = ("activation", "optimizer")
@@ -78,6 +76,10 @@ class BuildConfig:
         outside = [c for c in self.checkpoints if not 0 <= c <= self.epochs]
         if outside or not self.checkpoints:
             problems.append(f"checkpoints must lie in 0..{self.epochs}, got {self.checkpoints}")
+        try:
+            get_architecture(self.architecture).check_resolution(self.resolution)
+        except ValueError as err:
+            problems.append(str(err))
         if problems:
             raise ValueError("; ".join(problems))
         data = get_dataset(self.dataset, self.data_root, self.resolution)
@@ -161,41 +163,6 @@ def train_shard(
     return shard_id, table, weights
 
 
-def _local_results(
-    config: BuildConfig, shards: list[Shard], workers: int, threads: int, device: str
-) -> Iterator[tuple[str, pd.DataFrame, np.ndarray]]:
-    spec = config.to_dict()
-    if workers <= 1:
-        for shard in shards:
-            yield train_shard(spec, shard.id, shard.runs, device, threads)
-        return
-    context = multiprocessing.get_context("spawn")  # no fork after torch has started threads
-    pool = ProcessPoolExecutor(workers, mp_context=context)
-    try:
-        pending = {pool.submit(train_shard, spec, s.id, s.runs, device, threads) for s in shards}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-    finally:  # on Ctrl-C or an error, drop the queued shards instead of training them all
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _ray_results(
-    config: BuildConfig, shards: list[Shard], address: str, threads: int, device: str
-) -> Iterator[tuple[str, pd.DataFrame, np.ndarray]]:
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    task = ray.remote(num_cpus=threads, num_gpus=1 if device == "cuda" else 0)(train_shard)
-    spec = ray.put(config.to_dict())
-    pending = [task.remote(spec, s.id, s.runs, device, threads) for s in shards]
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        yield ray.get(done[0])
-
-
 def build_zoo(
     config: BuildConfig,
     out: str | Path,
@@ -240,16 +207,15 @@ def build_zoo(
         smoothing=0.1,
     )
     started, trained = time.perf_counter(), 0
-    if ray_address is not None:
-        results = _ray_results(
-            config,
-            todo,
-            None if ray_address == "local" else ray_address,
-            threads_per_worker,
-            device,
-        )
-    else:
-        results = _local_results(config, todo, workers, threads_per_worker, device)
+    spec = config.to_dict()
+    results = run_tasks(
+        train_shard,
+        [(spec, shard.id, shard.runs, device, threads_per_worker) for shard in todo],
+        workers=workers,
+        ray_address=ray_address,
+        num_cpus=threads_per_worker,
+        num_gpus=1 if device == "cuda" else 0,
+    )
     for shard_id, table, weights in results:
         writer.write_shard(shard_id, table, {architecture.name: weights})
         runs = table["run_id"].nunique()

@@ -54,7 +54,8 @@ class WeightEncoder(nn.Module):
 
     def encode(self, networks: Sequence[NetworkParams]) -> torch.Tensor:
         """Featurize, collate and encode: ``(len(networks), out_dim)``."""
-        device = next(self.parameters()).device
+        first = next(self.parameters(), None)  # an encoder sized by its data may have none yet
+        device = "cpu" if first is None else first.device
         return self(self.batch_to(self.collate([self.featurize(n) for n in networks]), device))
 
     def check_network(self, params: NetworkParams) -> None:
@@ -108,7 +109,8 @@ def encoder_names() -> list[str]:
 
 def create_encoder(name: str, **config) -> WeightEncoder:
     """The encoder registered as ``name``, built with ``config``."""
-    _load_entry_points()
+    if name not in _REGISTRY:  # other packages' encoders are imported only when asked for
+        _load_entry_points()
     try:
         cls: Callable[..., WeightEncoder] = _REGISTRY[name]
     except KeyError:

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
 from nnenc.encoders.base import EncoderInputError, WeightEncoder, register_encoder
+from nnenc.encoders.inputs import ValueEmbedding, sinusoidal
 from nnenc.encoders.set_layers import SetEncoder
 from nnenc.params import LAYER_KINDS, NetworkParams
 
@@ -91,17 +92,9 @@ def pad_chunk(params: NetworkParams, chunk_size: int) -> ChunkedNetwork:
     )
 
 
-def sinusoidal(positions: torch.Tensor, dim: int) -> torch.Tensor:
-    """``(n,)`` integer positions -> ``(n, dim)`` sine/cosine encodings (Vaswani et al.)."""
-    half = dim // 2
-    frequencies = torch.exp(
-        -math.log(10_000.0)
-        * torch.arange(half, device=positions.device, dtype=torch.float32)
-        / half
-    )
-    angles = positions.float().unsqueeze(-1) * frequencies
-    encoding = torch.cat([angles.sin(), angles.cos()], dim=-1)
-    return nn.functional.pad(encoding, (0, dim - 2 * half))
+def _join(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``torch.cat``, without the copy for one tensor (one huge network is not duplicated)."""
+    return tensors[0] if len(tensors) == 1 else torch.cat(list(tensors))
 
 
 def _pad_segments(x: torch.Tensor, segment: torch.Tensor, n_segments: int):
@@ -137,7 +130,10 @@ class SNE(WeightEncoder):
             embeddings; off, SNE sees each level as an unordered set.
         inducing: inducing points of ISAB blocks.
         max_group_elements: bound on ``chunks x chunk_size x width`` processed at once at the
-            chunk level (memory bound).
+            chunk level (the working-memory bound; 2**19 is 256 chunks at the defaults, and was
+            faster than 2**22 on a 2-core CPU: the group stays in cache).
+        log_values: give each value as (scaled value, signed log-magnitude) rather than the
+            scaled value alone (see :mod:`nnenc.encoders.inputs`).
     """
 
     name = "sne"
@@ -160,7 +156,8 @@ class SNE(WeightEncoder):
         network_pool: str = "mean",
         positional: bool = True,
         inducing: int = 16,
-        max_group_elements: int = 2**22,
+        max_group_elements: int = 2**19,
+        log_values: bool = True,
     ):
         super().__init__()
         if chunk_size < 1:
@@ -173,24 +170,21 @@ class SNE(WeightEncoder):
         self.out_dim = out_dim
         self.positional = positional
         self.max_group_elements = max_group_elements
-        self.embed_value = nn.Sequential(nn.Linear(1, hidden), nn.GELU(), nn.Linear(hidden, hidden))
+        self.embed_value = ValueEmbedding(hidden, log_values)
         self.chunk_encoder = SetEncoder(hidden, heads, chunk_depth, chunk_set, chunk_pool, inducing)
         self.layer_encoder = SetEncoder(hidden, heads, layer_depth, layer_set, layer_pool, inducing)
         self.network_encoder = SetEncoder(
             hidden, heads, network_depth, network_set, network_pool, inducing
         )
-        self.register_buffer("value_scale", torch.ones(()))
         self.kind_embedding = nn.Embedding(len(LAYER_KINDS), hidden)
         self.to_layer = nn.Linear(hidden, hidden)
         self.to_network = nn.Linear(hidden, hidden)
         self.project = nn.Linear(hidden, out_dim)
 
     def fit_inputs(self, features: Sequence[ChunkedNetwork]) -> None:
-        """Scale parameter values by ``1 / std`` of the training set's values, so the value
-        embedding sees O(1) inputs whatever the zoo's weight scale (one scalar: the relative
-        scale of layers and networks, which predicts accuracy, is kept)."""
-        values = torch.cat([f.values[f.mask] for f in features])
-        self.value_scale.fill_(1.0 / max(float(values.std()), 1e-8))
+        """Scale parameter values by ``1 / std`` of the training set's values (one scalar: the
+        relative scale of layers and networks, which predicts accuracy, is kept)."""
+        self.embed_value.fit(torch.cat([f.values[f.mask] for f in features]))
 
     def featurize(self, params: NetworkParams) -> ChunkedNetwork:
         self.check_network(params)
@@ -201,21 +195,27 @@ class SNE(WeightEncoder):
             raise EncoderInputError("cannot collate an empty list of networks")
         layer_offset, chunk_layer, layer_network, layer_index = 0, [], [], []
         for n, f in enumerate(features):
-            chunk_layer.append(f.layer + layer_offset)
+            chunk_layer.append(f.layer + layer_offset if layer_offset else f.layer)
             n_layers = len(f.layer_kind)
             layer_network.append(torch.full((n_layers,), n))
             layer_index.append(torch.arange(n_layers))
             layer_offset += n_layers
         return {
-            "values": torch.cat([f.values for f in features]),
-            "mask": torch.cat([f.mask for f in features]),
-            "chunk_layer": torch.cat(chunk_layer),
-            "unit": torch.cat([f.unit for f in features]),
-            "piece": torch.cat([f.piece for f in features]),
-            "layer_kind": torch.cat([f.layer_kind for f in features]),
-            "layer_network": torch.cat(layer_network),
-            "layer_index": torch.cat(layer_index),
+            "values": _join([f.values for f in features]),
+            "mask": _join([f.mask for f in features]),
+            "chunk_layer": _join(chunk_layer),
+            "unit": _join([f.unit for f in features]),
+            "piece": _join([f.piece for f in features]),
+            "layer_kind": _join([f.layer_kind for f in features]),
+            "layer_network": _join(layer_network),
+            "layer_index": _join(layer_index),
         }
+
+    @property
+    def chunk_group(self) -> int:
+        """Chunks encoded at once: ``max_group_elements`` over one chunk's working set."""
+        per_chunk = self.chunk_size * max(self.chunk_size, 2 * self.hidden)
+        return max(1, self.max_group_elements // per_chunk)
 
     def encode_chunks(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``(C, chunk_size)`` -> ``(C, hidden)``, in groups of bounded size.
@@ -224,28 +224,18 @@ class SNE(WeightEncoder):
         between the large freed temporaries fragmented the heap (2.3 GB resident for one
         10.7M-parameter network, against ~0.1 GB for one group).
         """
-        per_chunk = self.chunk_size * max(self.chunk_size, 2 * self.hidden)
-        group = max(1, self.max_group_elements // per_chunk)
+        group = self.chunk_group
         if len(values) <= group:
-            return self.chunk_encoder(
-                self.embed_value(values.unsqueeze(-1) * self.value_scale), mask
-            )
+            return self.chunk_encoder(self.embed_value(values), mask)
         chunks = [
             (start, values[start : start + group], mask[start : start + group])
             for start in range(0, len(values), group)
         ]
         if torch.is_grad_enabled():  # autograd keeps every group's activations anyway
-            return torch.cat(
-                [
-                    self.chunk_encoder(self.embed_value(v.unsqueeze(-1) * self.value_scale), m)
-                    for _, v, m in chunks
-                ]
-            )
+            return torch.cat([self.chunk_encoder(self.embed_value(v), m) for _, v, m in chunks])
         out = values.new_empty(len(values), self.hidden)
         for start, v, m in chunks:
-            out[start : start + len(v)] = self.chunk_encoder(
-                self.embed_value(v.unsqueeze(-1) * self.value_scale), m
-            )
+            out[start : start + len(v)] = self.chunk_encoder(self.embed_value(v), m)
         return out
 
     def _encode_segments(
@@ -272,28 +262,145 @@ class SNE(WeightEncoder):
             first, start = last, start + size
         return torch.cat(out)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """A collated batch -> ``(B, out_dim)``."""
-        chunks = self.encode_chunks(batch["values"], batch["mask"])
-        n_layers = len(batch["layer_kind"])
+    def layer_inputs(self, batch: dict[str, torch.Tensor], rows: slice | torch.Tensor):
+        """The layer level's inputs for chunk ``rows`` of a batch: chunk encodings plus the
+        positional encodings of the chunk's place, layer index and layer type, projected."""
+        chunks = self.encode_chunks(batch["values"][rows], batch["mask"][rows])
         if self.positional:
-            layer_of_chunk = batch["chunk_layer"]
+            layer_of_chunk = batch["chunk_layer"][rows]
             chunks = (
                 chunks
-                + sinusoidal(batch["unit"], self.hidden)
-                + sinusoidal(batch["piece"], self.hidden)
+                + sinusoidal(batch["unit"][rows], self.hidden)
+                + sinusoidal(batch["piece"][rows], self.hidden)
                 + sinusoidal(batch["layer_index"][layer_of_chunk], self.hidden)
                 + self.kind_embedding(batch["layer_kind"][layer_of_chunk])
             )
-        layers = self._encode_segments(
-            self.layer_encoder, self.to_layer(chunks), batch["chunk_layer"], n_layers
-        )
-        if self.positional:
-            layers = (
-                layers
-                + sinusoidal(batch["layer_index"], self.hidden)
-                + self.kind_embedding(batch["layer_kind"])
+        return self.to_layer(chunks)
+
+    def encode_layers(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(n_layers, hidden)`` layer encodings of a collated batch.
+
+        In inference, a layer of more chunks than one chunk group is streamed: its chunks are
+        encoded group by group into the layer encoder (:meth:`SetEncoder.encode_groups`), so
+        memory does not grow with the layer (the chunk level runs once per pass: twice with the
+        default one ISAB block). Other layers are padded together in bounded groups.
+        """
+        chunk_layer = batch["chunk_layer"]
+        n_layers = len(batch["layer_kind"])
+        counts = torch.bincount(chunk_layer, minlength=n_layers)
+        group = self.chunk_group
+        if torch.is_grad_enabled() or not self.layer_encoder.streams:
+            streamed = torch.zeros(n_layers, dtype=torch.bool, device=counts.device)
+        else:
+            streamed = counts > group
+        if not streamed.any():
+            return self._encode_segments(
+                self.layer_encoder, self.layer_inputs(batch, slice(None)), chunk_layer, n_layers
             )
-        n_networks = int(batch["layer_network"].max()) + 1
-        padded, mask = _pad_segments(self.to_network(layers), batch["layer_network"], n_networks)
+        out = batch["values"].new_empty(n_layers, self.hidden)
+        padded = ~streamed
+        if padded.any():
+            rows = padded[chunk_layer].nonzero().squeeze(1)
+            segment = torch.unique_consecutive(chunk_layer[rows], return_inverse=True)[1]
+            out[padded] = self._encode_segments(
+                self.layer_encoder, self.layer_inputs(batch, rows), segment, int(padded.sum())
+            )
+        starts = (torch.cumsum(counts, 0) - counts).tolist()
+        for layer in streamed.nonzero().flatten().tolist():
+            first, last = starts[layer], starts[layer] + int(counts[layer])
+
+            def groups(first=first, last=last):
+                for start in range(first, last, group):
+                    yield self.layer_inputs(batch, slice(start, min(start + group, last)))
+
+            out[layer] = self.layer_encoder.encode_groups(groups)
+        return out
+
+    def encode_networks(
+        self,
+        layers: torch.Tensor,
+        layer_index: torch.Tensor,
+        layer_kind: torch.Tensor,
+        layer_network: torch.Tensor,
+    ) -> torch.Tensor:
+        """Layer encodings ``(n_layers, hidden)`` -> network encodings ``(B, out_dim)``."""
+        if self.positional:
+            layers = layers + sinusoidal(layer_index, self.hidden) + self.kind_embedding(layer_kind)
+        n_networks = int(layer_network.max()) + 1
+        padded, mask = _pad_segments(self.to_network(layers), layer_network, n_networks)
         return self.project(self.network_encoder(padded, mask))
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """A collated batch -> ``(B, out_dim)``."""
+        return self.encode_networks(
+            self.encode_layers(batch),
+            batch["layer_index"],
+            batch["layer_kind"],
+            batch["layer_network"],
+        )
+
+    def _streams(self, params: NetworkParams) -> bool:
+        """Whether :meth:`encode` streams ``params``: in inference, a network with a layer of
+        more chunks than one chunk group."""
+        if torch.is_grad_enabled() or not self.layer_encoder.streams:
+            return False
+        for layer in params:
+            width = layer.weight[0].numel() + (layer.bias is not None)
+            if layer.out_units * math.ceil(width / self.chunk_size) > self.chunk_group:
+                return True
+        return False
+
+    def encode(self, networks: Sequence[NetworkParams]) -> torch.Tensor:
+        """Featurize, collate and encode; in inference, a network with a layer larger than one
+        chunk group is encoded straight from its weights (:meth:`encode_streaming`)."""
+        streamed = {i: self.encode_streaming(n) for i, n in enumerate(networks) if self._streams(n)}
+        rest = [i for i in range(len(networks)) if i not in streamed]
+        if rest:
+            encoded = super().encode([networks[i] for i in rest])
+            streamed.update(zip(rest, encoded, strict=True))
+        return torch.stack([streamed[i] for i in range(len(networks))])
+
+    @torch.no_grad()
+    def encode_streaming(self, params: NetworkParams) -> torch.Tensor:
+        """One network -> ``(out_dim,)``, in memory bounded by a chunk group beside the weights.
+
+        Each layer is cut into chunks a group of output units at a time and streamed through the
+        layer encoder (:meth:`SetEncoder.encode_groups`); the network is never chunked whole.
+        Equal to :meth:`forward` on the featurized network.
+        """
+        self.check_network(params)
+        device = next(self.parameters()).device
+        group = self.chunk_group
+        vectors = []
+        for index, layer in enumerate(params):
+            width = layer.weight[0].numel() + (layer.bias is not None)
+            units = max(1, group // math.ceil(width / self.chunk_size))
+
+            def groups(index=index, layer=layer, units=units):
+                for first in range(0, layer.out_units, units):
+                    part = replace(
+                        layer,
+                        weight=layer.weight[first : first + units],
+                        bias=None if layer.bias is None else layer.bias[first : first + units],
+                    )
+                    chunks = pad_chunk(NetworkParams((part,), params.architecture), self.chunk_size)
+                    batch = {
+                        "values": chunks.values,
+                        "mask": chunks.mask,
+                        "chunk_layer": chunks.layer,
+                        "unit": chunks.unit + first,
+                        "piece": chunks.piece,
+                        "layer_kind": chunks.layer_kind,
+                        "layer_index": torch.tensor([index]),
+                    }
+                    yield self.layer_inputs(self.batch_to(batch, device), slice(None))
+
+            vectors.append(self.layer_encoder.encode_groups(groups))
+        n_layers = len(params)
+        kinds = torch.tensor([LAYER_KINDS.index(layer.kind) for layer in params], device=device)
+        return self.encode_networks(
+            torch.stack(vectors),
+            torch.arange(n_layers, device=device),
+            kinds,
+            torch.zeros(n_layers, dtype=torch.long, device=device),
+        )[0]

@@ -1,0 +1,66 @@
+"""``nnenc bench`` and ``nnenc report``: added to the nnenc command through the
+``nnenc.commands`` entry-point group (the library never imports analysis/)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from analysis.config import EXPERIMENTS, BenchConfig
+from analysis.report import write_report
+from analysis.runner import run_benchmark
+
+
+def _bench(args: argparse.Namespace) -> int:
+    config = BenchConfig.load(args.preset, args.set)
+    out = Path(args.out or f"results/{config.name}")
+    run_benchmark(
+        config,
+        args.experiments,
+        out,
+        workers=args.workers,
+        threads=args.threads,
+        ray_address=args.ray,
+    )
+    print(write_report(out))
+    print(f"\nresults, tables and figures in {out}/")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    print(write_report(args.results))
+    print(
+        f"\ntables in {Path(args.results) / 'tables'}/, figures in {Path(args.results) / 'figures'}/"
+    )
+    return 0
+
+
+def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser(
+        "bench", help="run benchmark experiments (SNE and the baselines) and report them"
+    )
+    bench.add_argument(
+        "experiments",
+        nargs="+",
+        choices=EXPERIMENTS,
+        metavar="EXPERIMENT",
+        help=f"one or more of: {', '.join(EXPERIMENTS)}",
+    )
+    bench.add_argument("--preset", default="quick", help="quick, full, or a YAML file")
+    bench.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a preset value (YAML), e.g. --set seeds=[0] --set training.epochs=3",
+    )
+    bench.add_argument("--out", help="results folder (default results/<preset name>)")
+    bench.add_argument("--workers", type=int, default=2, help="local worker processes")
+    bench.add_argument("--threads", type=int, default=1, help="torch threads per job")
+    bench.add_argument(
+        "--ray", metavar="ADDRESS", help="run jobs as Ray tasks: auto, ray://HOST:PORT or local"
+    )
+    bench.set_defaults(run=_bench)
+    report = commands.add_parser("report", help="tables and figures from a results folder")
+    report.add_argument("results", help="a folder written by nnenc bench")
+    report.set_defaults(run=_report)

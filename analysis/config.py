@@ -1,0 +1,159 @@
+"""Benchmark configurations: a YAML preset (``quick``, ``full``, or a file of your own) plus
+``KEY=VALUE`` overrides, checked whole before anything is built or trained.
+
+A preset names the zoos (a build spec for ``nnenc.builder``, or a ``path`` to a zoo on disk), the
+encoders with their options, the training defaults, the seeds, the split, and what each
+experiment runs on. ``analysis/presets/quick.yaml`` is the documented example.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from nnenc.architectures import architecture_names
+from nnenc.datasets import dataset_names
+from nnenc.encoders import encoder_names
+
+EXPERIMENTS = ("in-dist", "cross-dataset", "cross-arch", "ablate")
+TREES = "statnn-trees"
+"""STATNN with gradient-boosted trees: not an encoder, but a predictor the benchmark runs."""
+ABLATION_FACTORS = ("chunk_size", "pooling", "positional", "logit_invariance")
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("analysis") / "presets"
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def _set(tree: dict, dotted: str, value) -> None:
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        tree = tree.setdefault(key, {})
+        if not isinstance(tree, dict):
+            raise ValueError(f"override {dotted!r}: {key!r} is not a section")
+    tree[leaf] = value
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """``["seeds=[0,1]", "training.epochs=3"]`` applied to a copy of ``raw`` (values are YAML)."""
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r}: expected KEY=VALUE, e.g. training.epochs=3")
+        _set(raw, key.strip(), yaml.safe_load(value))
+    return raw
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """A checked benchmark configuration (see the module docstring)."""
+
+    name: str
+    seeds: tuple[int, ...]
+    split: tuple[float, float, float]
+    zoos: dict[str, dict]
+    encoders: dict[str, dict]
+    training: dict
+    experiments: dict[str, dict]
+    raw: dict = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def load(cls, preset: str, overrides: list[str] | None = None) -> BenchConfig:
+        """A preset by name (``quick``, ``full``) or a YAML file, with overrides applied."""
+        path = Path(preset)
+        if path.suffix in (".yaml", ".yml") or path.exists():
+            if not path.is_file():
+                raise FileNotFoundError(f"preset file {path} does not exist")
+            text = path.read_text()
+        elif preset in preset_names():
+            text = (resources.files("analysis") / "presets" / f"{preset}.yaml").read_text()
+        else:
+            raise ValueError(
+                f"unknown preset {preset!r}; valid: {', '.join(preset_names())}, or a .yaml file"
+            )
+        raw = yaml.safe_load(text) or {}
+        return cls.from_dict(apply_overrides(raw, overrides or []))
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> BenchConfig:
+        problems: list[str] = []
+        zoos = dict(raw.get("zoos") or {})
+        build_defaults = dict(raw.get("build") or {})
+        known_encoders = [*encoder_names(), TREES]
+        for name, spec in zoos.items():
+            spec = dict(spec or {})
+            if "path" not in spec:
+                spec = {**build_defaults, **spec}
+                if spec.get("dataset") not in dataset_names():
+                    problems.append(
+                        f"zoo {name!r}: unknown dataset {spec.get('dataset')!r}; valid: "
+                        f"{', '.join(dataset_names())}"
+                    )
+                if spec.get("architecture") not in architecture_names():
+                    problems.append(
+                        f"zoo {name!r}: unknown architecture {spec.get('architecture')!r}; "
+                        f"valid: {', '.join(architecture_names())}"
+                    )
+            zoos[name] = spec
+        encoders = {name: dict(spec or {}) for name, spec in (raw.get("encoders") or {}).items()}
+        for name in encoders:
+            if name not in known_encoders:
+                problems.append(
+                    f"unknown encoder {name!r}; valid: {', '.join(sorted(known_encoders))}"
+                )
+        experiments = {
+            name: dict(spec or {}) for name, spec in (raw.get("experiments") or {}).items()
+        }
+        for name, spec in experiments.items():
+            if name not in EXPERIMENTS:
+                problems.append(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
+                continue
+            named = list(spec.get("zoos", [])) + ([spec["zoo"]] if "zoo" in spec else [])
+            for zoo in named:
+                if zoo not in zoos:
+                    problems.append(
+                        f"experiment {name!r} names zoo {zoo!r}, which the preset does not "
+                        f"define; defined: {', '.join(zoos) or 'none'}"
+                    )
+            if name == "ablate":
+                unknown = sorted(set(spec.get("factors", {})) - set(ABLATION_FACTORS))
+                if unknown:
+                    problems.append(
+                        f"ablate: unknown factor(s) {unknown}; valid: {', '.join(ABLATION_FACTORS)}"
+                    )
+                if spec.get("encoder", "sne") not in known_encoders:
+                    problems.append(f"ablate: unknown encoder {spec.get('encoder')!r}")
+        split = tuple(raw.get("split", (0.6, 0.2, 0.2)))
+        if len(split) != 3 or abs(sum(split) - 1) > 1e-6:
+            problems.append(f"split must be three fractions summing to 1, got {list(split)}")
+        seeds = tuple(int(s) for s in raw.get("seeds", (0,)))
+        if not seeds:
+            problems.append("seeds: give at least one")
+        if problems:
+            raise ValueError("benchmark configuration: " + "; ".join(problems))
+        return cls(
+            name=str(raw.get("name", "custom")),
+            seeds=seeds,
+            split=split,
+            zoos=zoos,
+            encoders=encoders,
+            training=dict(raw.get("training") or {}),
+            experiments=experiments,
+            raw=raw,
+        )
+
+    def experiment(self, name: str) -> dict:
+        if name not in self.experiments:
+            raise ValueError(
+                f"preset {self.name!r} has no {name!r} experiment; it has: "
+                f"{', '.join(self.experiments) or 'none'}"
+            )
+        return self.experiments[name]

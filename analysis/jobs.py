@@ -1,0 +1,229 @@
+"""Benchmark jobs: what to train and where to score it (:func:`plan_jobs`), and one job run in a
+worker process or Ray task (:func:`run_job`), which returns its result rows.
+
+A job trains one predictor (an encoder, STATNN's trees, or nothing for the label-noise
+reference) on one source zoo with one seed, selects it on the source's validation split, and
+scores it on the test split of each target zoo. A target the encoder cannot read (the flat MLP
+on another architecture) gives a row with status ``n/a`` and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from analysis.config import TREES, BenchConfig
+from nnenc import load_zoo
+from nnenc.encoders import EncoderInputError
+from nnenc.metrics import kendall_tau, prediction_metrics
+from nnenc.predictor import PerformancePredictor
+from nnenc.zoo.atomic import write_csv
+from nnenc.zoo.native import package_version
+
+LABEL_NOISE = "label-noise"
+COST = {"sne": 0, "deepsets": 1, "gmn": 2, "mlp": 3, "statnn": 4, TREES: 5, LABEL_NOISE: 6}
+"""Slowest first, so the last jobs to finish are short ones."""
+
+
+@dataclass(frozen=True)
+class Job:
+    experiment: str
+    encoder: str
+    source: str
+    targets: tuple[str, ...]
+    seed: int
+    variant: str = ""
+    encoder_config: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return "|".join([self.experiment, self.encoder, self.variant, self.source, str(self.seed)])
+
+    @property
+    def slug(self) -> str:
+        variant = self.variant.replace("=", "-") or "default"
+        return f"{self.experiment}_{self.encoder}_{variant}_{self.source}_s{self.seed}"
+
+
+def _pairs(config: BenchConfig, experiment: str, architectures: dict[str, str]):
+    spec = config.experiment(experiment)
+    zoos = list(spec.get("zoos", []))
+    if experiment == "in-dist":
+        return [(z, (z,)) for z in zoos]
+    if experiment == "cross-dataset":
+        return [(z, tuple(zoos)) for z in zoos]
+    if experiment == "cross-arch":
+        pairs = []
+        for source in zoos:
+            others = tuple(t for t in zoos if architectures[t] != architectures[source])
+            if others:
+                pairs.append((source, (source, *others)))
+        return pairs
+    return [(spec["zoo"], (spec["zoo"],))]
+
+
+def _variants(config: BenchConfig, experiment: str, encoder: str):
+    """(variant name, encoder config, training) for each run of ``encoder``."""
+    spec = config.encoders[encoder]
+    base_config = dict(spec.get("config", {}))
+    base_training = {**config.training, **spec.get("training", {})}
+    if experiment != "ablate":
+        return [("", base_config, base_training)]
+    variants = []
+    for factor, values in config.experiment("ablate").get("factors", {}).items():
+        for value in values:
+            cfg, training = dict(base_config), dict(base_training)
+            if factor == "pooling":
+                cfg.update(chunk_pool=value, layer_pool=value, network_pool=value)
+            elif factor == "logit_invariance":
+                training["logit_invariance"] = float(value)
+            else:
+                cfg[factor] = value
+            variants.append((f"{factor}={value}", cfg, training))
+    return variants
+
+
+def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str]) -> list[Job]:
+    """Every job of ``experiment``, label-noise references included, slowest first.
+
+    ``architectures`` maps each zoo name to its architecture (cross-arch pairs zoos of
+    different ones).
+    """
+    pairs = _pairs(config, experiment, architectures)
+    encoders = (
+        [config.experiment("ablate").get("encoder", "sne")]
+        if experiment == "ablate"
+        else list(config.encoders)
+    )
+    jobs = []
+    for source, targets in pairs:
+        for encoder in encoders:
+            for variant, cfg, training in _variants(config, experiment, encoder):
+                jobs += [
+                    Job(experiment, encoder, source, targets, seed, variant, cfg, training)
+                    for seed in config.seeds
+                ]
+    for target in sorted({t for _, targets in pairs for t in targets}):
+        jobs += [Job(experiment, LABEL_NOISE, target, (target,), seed) for seed in config.seeds]
+    return sorted(jobs, key=lambda j: COST.get(j.encoder, 0))
+
+
+def _peak_reset() -> None:
+    try:  # Linux: restart the high-water mark so VmHWM is this job's own peak
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def _peak_mb() -> float:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _predictor(job: Job):
+    if job.encoder == TREES:
+        from baselines.statnn import StatnnTrees
+
+        return StatnnTrees(seed=job.seed)
+    return PerformancePredictor(
+        job.encoder, job.encoder_config, **{**job.training, "seed": job.seed}
+    )
+
+
+def run_job(
+    job_spec: dict, zoo_paths: dict[str, str], split: tuple, out: str, threads: int = 1
+) -> list[dict]:
+    """Run one job (given as ``asdict(Job)``); returns its rows, one per target."""
+    torch.set_num_threads(threads)
+    job = Job(**{**job_spec, "targets": tuple(job_spec["targets"])})
+    _peak_reset()
+    started = time.perf_counter()
+    splits = {}
+
+    def split_of(name: str):
+        if name not in splits:
+            zoo = load_zoo(zoo_paths[name]).filter(finite=True)
+            splits[name] = zoo.split(tuple(split), seed=job.seed)
+        return splits[name]
+
+    base = {
+        "experiment": job.experiment,
+        "encoder": job.encoder,
+        "variant": job.variant,
+        "source": job.source,
+        "seed": job.seed,
+        "config": json.dumps({"encoder": job.encoder_config, "training": job.training}),
+        "nnenc_version": package_version(),
+    }
+    rows = []
+    if job.encoder == LABEL_NOISE:
+        test = split_of(job.source).test.metrics
+        tau = kendall_tau(test["test_accuracy_half1"], test["test_accuracy_half2"])
+        rows.append({**base, "target": job.source, "status": "ok", "kendall_tau": tau})
+    else:
+        train, val, _ = split_of(job.source)
+        predictor = _predictor(job)
+        fit_started = time.perf_counter()
+        history = predictor.fit(train, val, progress=False)
+        train_seconds = time.perf_counter() - fit_started
+        fitted = {
+            "val_kendall_tau": float(history["val_kendall_tau"].max()),
+            "epochs_run": len(history),
+            "train_seconds": train_seconds,
+            "n_train": len(train),
+        }
+        for target in job.targets:
+            test = split_of(target).test
+            row = {**base, **fitted, "target": target, "n_test": len(test)}
+            try:
+                predicted = predictor.predict(test)
+            except EncoderInputError as err:
+                rows.append({**row, "status": "n/a", "reason": str(err).splitlines()[0]})
+                continue
+            true = test.metrics[predictor.settings["target"]].to_numpy(float)
+            rows.append({**row, "status": "ok", **prediction_metrics(true, predicted)})
+            _save_outputs(Path(out), job, target, test, true, predicted, predictor)
+    finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    for row in rows:
+        row.update(
+            peak_rss_mb=_peak_mb(),
+            wall_seconds=time.perf_counter() - started,
+            finished_at=finished,
+        )
+    return rows
+
+
+def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predictor) -> None:
+    """Predictions (for scatter plots) and, for encoders, the encodings of the target's test
+    networks (for embedding plots)."""
+    name = f"{job.slug}__{target}"
+    table = pd.DataFrame(
+        {"model_id": test.metrics["model_id"].to_numpy(), "true": true, "predicted": predicted}
+    )
+    write_csv(table, out / "predictions" / f"{name}.csv.gz")
+    if isinstance(predictor, PerformancePredictor):
+        folder = out / "encodings"
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / f"{name}.npy", predictor.encode(test).astype(np.float32))
+
+
+def job_arguments(jobs: list[Job], zoo_paths: dict, split: tuple, out: Path, threads: int):
+    paths = {name: str(path) for name, path in zoo_paths.items()}
+    return [(asdict(job), paths, tuple(split), str(out), threads) for job in jobs]

@@ -1,0 +1,177 @@
+"""Figures from a results folder (matplotlib + seaborn), each saved as PNG and PDF:
+cross-dataset heatmaps per encoder, grouped bars per task, predicted vs true for the best run,
+ablation curves, and a 2-D embedding (PCA) of network encodings coloured by zoo (as the SNE
+paper's figure 2).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from sklearn.decomposition import PCA
+
+from analysis.jobs import LABEL_NOISE, Job
+from analysis.tables import Table, cross_dataset_matrix, default_variant
+
+
+def save(figure: plt.Figure, path: Path) -> list[Path]:
+    """Write ``path``.png and ``path``.pdf; close the figure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix in (".png", ".pdf"):
+        figure.savefig(path.with_suffix(suffix), dpi=150, bbox_inches="tight")
+        written.append(path.with_suffix(suffix))
+    plt.close(figure)
+    return written
+
+
+def cross_dataset_heatmaps(rows: pd.DataFrame, path: Path) -> list[Path]:
+    frame = rows[(rows["experiment"] == "cross-dataset") & (rows["encoder"] != LABEL_NOISE)]
+    encoders = sorted(frame["encoder"].unique())
+    if not encoders:
+        return []
+    columns = min(3, len(encoders))
+    grid = math.ceil(len(encoders) / columns)
+    figure, axes = plt.subplots(grid, columns, figsize=(4.2 * columns, 3.6 * grid), squeeze=False)
+    for ax, encoder in zip(axes.flat, encoders, strict=False):
+        matrix = cross_dataset_matrix(rows, encoder).mean.astype(float)
+        sns.heatmap(
+            matrix, annot=True, fmt=".2f", vmin=-0.2, vmax=1.0, cmap="viridis", ax=ax, cbar=False
+        )
+        ax.set_title(encoder)
+        ax.set_xlabel("tested on")
+        ax.set_ylabel("trained on")
+    for ax in list(axes.flat)[len(encoders) :]:
+        ax.set_visible(False)
+    figure.suptitle("Cross-dataset Kendall tau (mean over seeds)")
+    figure.tight_layout()
+    return save(figure, path)
+
+
+def task_bars(summary: Table, path: Path) -> list[Path]:
+    """Grouped bars: a group per task, a bar per encoder (error bars: std over seeds); the
+    label-noise reference as a black line over each group; n/a marked."""
+    encoders = [e for e in summary.mean.index if e not in summary.reference]
+    tasks = list(summary.mean.columns)
+    if not tasks or not encoders:
+        return []
+    figure, ax = plt.subplots(figsize=(max(6, 1.6 * len(tasks) * len(encoders) / 3), 4))
+    width = 0.8 / len(encoders)
+    palette = sns.color_palette("tab10", len(encoders))
+    for i, encoder in enumerate(encoders):
+        x = np.arange(len(tasks)) + (i - (len(encoders) - 1) / 2) * width
+        mean = summary.mean.loc[encoder].to_numpy(float)
+        std = np.nan_to_num(summary.std.loc[encoder].to_numpy(float))
+        ax.bar(x, np.nan_to_num(mean), width, yerr=std, label=encoder, color=palette[i], capsize=2)
+        for xi, m in zip(x, mean, strict=True):
+            if np.isnan(m):
+                ax.text(xi, 0.01, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
+    for t, task in enumerate(tasks):
+        reference = (
+            summary.mean.loc[LABEL_NOISE, task] if LABEL_NOISE in summary.mean.index else np.nan
+        )
+        if not np.isnan(reference):
+            ax.hlines(reference, t - 0.45, t + 0.45, colors="black", linestyles="--")
+    ax.set_xticks(np.arange(len(tasks)), tasks, rotation=15)
+    ax.set_ylabel("Kendall tau")
+    ax.set_title("Kendall tau per task (dashed: label-noise reference)")
+    ax.legend(
+        fontsize=8, ncols=min(len(encoders), 6), loc="upper center", bbox_to_anchor=(0.5, -0.18)
+    )
+    figure.tight_layout()
+    return save(figure, path)
+
+
+def best_scatter(rows: pd.DataFrame, results: Path, path: Path) -> list[Path]:
+    """Predicted vs true test accuracy for the best in-distribution run (highest tau)."""
+    scored = rows[
+        (rows["status"] == "ok")
+        & (rows["encoder"] != LABEL_NOISE)
+        & (rows["source"] == rows["target"])
+        & default_variant(rows)
+    ]
+    if scored.empty:
+        return []
+    best = scored.loc[scored["kendall_tau"].idxmax()]
+    job = Job(best["experiment"], best["encoder"], best["source"], (), int(best["seed"]))
+    table = pd.read_csv(results / "predictions" / f"{job.slug}__{best['target']}.csv.gz")
+    figure, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.scatter(table["true"], table["predicted"], s=12, alpha=0.7)
+    low = min(table["true"].min(), table["predicted"].min())
+    high = max(table["true"].max(), table["predicted"].max())
+    ax.plot([low, high], [low, high], color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("true test accuracy")
+    ax.set_ylabel("predicted test accuracy")
+    ax.set_title(
+        f"{best['encoder']} on {best['target']} (seed {int(best['seed'])}): "
+        f"tau {best['kendall_tau']:.3f}"
+    )
+    return save(figure, path)
+
+
+def ablation_curves(table: pd.DataFrame, path: Path) -> list[Path]:
+    """Per factor: Kendall tau (± std), training time and peak memory against its values."""
+    if table.empty:
+        return []
+    factors = list(dict.fromkeys(table["factor"]))
+    figure, axes = plt.subplots(3, len(factors), figsize=(3.4 * len(factors), 7), squeeze=False)
+    for column, factor in enumerate(factors):
+        part = table[table["factor"] == factor]
+        x = np.arange(len(part))
+        for row, (field, label) in enumerate(
+            [("tau_mean", "Kendall tau"), ("train_seconds", "train s"), ("peak_rss_mb", "peak MB")]
+        ):
+            ax = axes[row, column]
+            error = part["tau_std"].fillna(0) if field == "tau_mean" else None
+            ax.errorbar(x, part[field], yerr=error, marker="o", capsize=3)
+            ax.set_xticks(x, part["value"])
+            ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+            if column == 0:
+                ax.set_ylabel(label)
+            if row == 0:
+                ax.set_title(factor)
+    figure.suptitle("SNE ablations (one factor at a time)")
+    figure.tight_layout()
+    return save(figure, path)
+
+
+def encoding_embedding(
+    rows: pd.DataFrame, results: Path, path: Path, experiment: str, encoder: str = "sne"
+) -> list[Path]:
+    """PCA of one trained encoder's encodings of every target's test networks, coloured by
+    zoo: how the encoder places networks of different datasets (or architectures)."""
+    frame = rows[
+        (rows["experiment"] == experiment)
+        & (rows["encoder"] == encoder)
+        & (rows["status"] == "ok")
+        & default_variant(rows)
+    ]
+    if frame.empty:
+        return []
+    first = frame.sort_values(["seed", "source"]).iloc[0]
+    job = Job(experiment, encoder, first["source"], (), int(first["seed"]))
+    parts, labels = [], []
+    for target in frame[(frame["source"] == first["source"]) & (frame["seed"] == first["seed"])][
+        "target"
+    ]:
+        file = results / "encodings" / f"{job.slug}__{target}.npy"
+        if file.is_file():
+            parts.append(np.load(file, allow_pickle=False))
+            labels += [target] * len(parts[-1])
+    if not parts:
+        return []
+    points = PCA(n_components=2, random_state=0).fit_transform(np.concatenate(parts))
+    figure, ax = plt.subplots(figsize=(5.5, 4.5))
+    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=labels, s=14, ax=ax)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.set_title(f"{encoder} encodings (trained on {first['source']}), {experiment}")
+    return save(figure, path)

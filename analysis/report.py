@@ -1,0 +1,54 @@
+"""``nnenc report RESULTS``: tables and figures from a saved results folder, no retraining."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis import plots
+from analysis.results import ResultsStore
+from analysis.tables import ablation_markdown, ablation_table, cross_dataset_matrix, summary_table
+from nnenc.zoo.atomic import atomic_path
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n")
+
+
+def write_report(results: str | Path) -> str:
+    """Write ``tables/`` (markdown + LaTeX) and ``figures/`` (PNG + PDF) into ``results``;
+    returns the markdown of the tables."""
+    results = Path(results)
+    rows = ResultsStore(results).rows()
+    if rows.empty:
+        raise ValueError(f"{results}: no results yet; run `nnenc bench ... --out {results}` first")
+    tables, figures = results / "tables", results / "figures"
+    sections = []
+    summary = summary_table(rows)
+    if len(summary.mean.columns):
+        _write(tables / "summary.md", summary.to_markdown())
+        _write(tables / "summary.tex", summary.to_latex())
+        sections.append(summary.to_markdown())
+        plots.task_bars(summary, figures / "tasks")
+    cross = rows[rows["experiment"] == "cross-dataset"]
+    for encoder in sorted(set(cross["encoder"]) - {"label-noise"}):
+        matrix = cross_dataset_matrix(rows, encoder)
+        _write(tables / f"cross-dataset-{encoder}.md", matrix.to_markdown())
+        _write(tables / f"cross-dataset-{encoder}.tex", matrix.to_latex())
+        sections.append(matrix.to_markdown())
+    if not cross.empty:
+        plots.cross_dataset_heatmaps(rows, figures / "cross-dataset-heatmaps")
+        plots.encoding_embedding(
+            rows, results, figures / "embedding-cross-dataset", "cross-dataset"
+        )
+    if (rows["experiment"] == "cross-arch").any():
+        plots.encoding_embedding(rows, results, figures / "embedding-cross-arch", "cross-arch")
+    ablations = ablation_table(rows)
+    if not ablations.empty:
+        text = ablation_markdown(ablations)
+        _write(tables / "ablations.md", text)
+        ablations.to_csv(tables / "ablations.csv", index=False)
+        sections.append(text)
+        plots.ablation_curves(ablations, figures / "ablations")
+    plots.best_scatter(rows, results, figures / "best-scatter")
+    return "\n\n".join(sections)

@@ -1,0 +1,58 @@
+"""The zoos a benchmark needs: built once with the zoo builder and cached, or found on disk.
+
+A built zoo lives in ``CACHE/zoos/<name>-<hash of its build spec>``; the cache is
+``$NNENC_CACHE`` or ``~/.cache/nnenc``. Builds resume where they stopped, so an interrupted
+``make demo`` loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from nnenc.builder.build import BuildConfig, build_zoo
+from nnenc.zoo import detect_format
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("NNENC_CACHE", Path.home() / ".cache" / "nnenc"))
+
+
+def build_spec(spec: dict) -> BuildConfig:
+    fields = {k: v for k, v in spec.items() if k != "path"}
+    if "checkpoints" in fields and fields["checkpoints"] is not None:
+        fields["checkpoints"] = tuple(fields["checkpoints"])
+    return BuildConfig.from_dict(fields)
+
+
+def zoo_location(name: str, spec: dict, root: Path | None = None) -> Path:
+    """Where zoo ``name`` is (a given path) or will be built (the cache)."""
+    if "path" in spec:
+        return Path(spec["path"]).expanduser()
+    digest = hashlib.sha256(
+        json.dumps(build_spec(spec).to_dict(), sort_keys=True).encode()
+    ).hexdigest()[:10]
+    return (root or cache_dir()) / "zoos" / f"{name}-{digest}"
+
+
+def ensure_zoos(
+    zoos: dict[str, dict],
+    names: list[str],
+    workers: int = 2,
+    ray_address: str | None = None,
+    progress: bool = True,
+    root: Path | None = None,
+) -> dict[str, Path]:
+    """Paths of the zoos ``names``, building (or finishing) the ones not yet in the cache."""
+    paths = {}
+    for name in names:
+        spec = zoos[name]
+        path = zoo_location(name, spec, root)
+        if "path" in spec:
+            detect_format(path)  # a clear error now if it is not a zoo
+        elif not (path / "manifest.json").is_file():  # written last: absent = not finished
+            build_zoo(build_spec(spec), path, workers, ray_address=ray_address, progress=progress)
+        paths[name] = path
+    return paths

@@ -1,0 +1,127 @@
+"""``mlp``: the flattened parameter vector into an MLP, the simplest weight-space baseline.
+
+The vector is every layer's weight then bias, in PyTorch order, each coordinate standardised by
+the training set's mean and std. One architecture only: the input size and the meaning of each
+coordinate are fixed by the first zoo it is fitted on. A batch that mixes architectures, or a
+network of another architecture, is refused with :class:`~nnenc.encoders.EncoderInputError` (the
+benchmark reports that as n/a).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import torch
+from torch import nn
+
+from nnenc.encoders import EncoderInputError, WeightEncoder, register_encoder
+from nnenc.encoders.inputs import FeatureScaler
+from nnenc.params import NetworkParams
+
+
+@dataclass(frozen=True)
+class FlatNetwork:
+    vector: torch.Tensor
+    shapes: tuple[tuple[int, ...], ...]
+    architecture: str
+
+
+def layer_shapes(params: NetworkParams) -> tuple[tuple[int, ...], ...]:
+    """Every weight and bias shape, in order: what fixes the meaning of each coordinate."""
+    shapes = []
+    for layer in params:
+        shapes.append(tuple(layer.weight.shape))
+        shapes.append(() if layer.bias is None else tuple(layer.bias.shape))
+    return tuple(shapes)
+
+
+@register_encoder
+class FlatMLP(WeightEncoder):
+    """MLP on the flattened, standardised parameter vector.
+
+    Args:
+        hidden: widths of the hidden layers.
+        out_dim: size of the encoding.
+        shapes: the weight and bias shapes the encoder reads (set by ``fit_inputs`` from the
+            training zoo when not given; saved in its config).
+    """
+
+    name = "mlp"
+    accepts_mixed = False
+
+    def __init__(
+        self,
+        hidden: Sequence[int] = (256, 128),
+        out_dim: int = 64,
+        shapes: Sequence[Sequence[int]] | None = None,
+    ):
+        super().__init__()
+        self.hidden, self.out_dim = tuple(hidden), out_dim
+        self.shapes = None if shapes is None else tuple(tuple(s) for s in shapes)
+        self.config = {"hidden": list(self.hidden), "out_dim": out_dim, "shapes": None}
+        self.mlp: nn.Sequential | None = None
+        self.scaler: FeatureScaler | None = None
+        if self.shapes is not None:
+            self._build(self.shapes)
+
+    def _build(self, shapes: tuple[tuple[int, ...], ...]) -> None:
+        self.shapes = shapes
+        self.config["shapes"] = [list(s) for s in shapes]
+        n = sum(int(torch.Size(s).numel()) if s else 0 for s in shapes)
+        self.scaler = FeatureScaler(n)
+        widths = [2 * n, *self.hidden]
+        layers: list[nn.Module] = []
+        for a, b in pairwise(widths):
+            layers += [nn.Linear(a, b), nn.GELU()]
+        self.mlp = nn.Sequential(*layers, nn.Linear(widths[-1], self.out_dim))
+
+    def featurize(self, params: NetworkParams) -> FlatNetwork:
+        self.check_network(params)
+        shapes = layer_shapes(params)
+        if self.shapes is not None and shapes != self.shapes:
+            raise EncoderInputError(
+                f"network ({params.architecture}) is not the architecture this flat MLP reads: "
+                f"its tensors are {list(shapes)}, the encoder's {list(self.shapes)}; a flat "
+                "parameter vector has one meaning per architecture (use sne, deepsets, statnn or "
+                "gmn across architectures)"
+            )
+        parts = []
+        for layer in params:
+            parts.append(layer.weight.reshape(-1))
+            if layer.bias is not None:
+                parts.append(layer.bias.reshape(-1))
+        return FlatNetwork(torch.cat(parts), shapes, params.architecture)
+
+    def fit_inputs(self, features: Sequence[FlatNetwork]) -> None:
+        """Fix the architecture (if not yet) and standardise each coordinate."""
+        self._check_one_architecture(features)
+        if self.shapes is None:
+            self._build(features[0].shapes)
+        self.scaler.fit(torch.stack([f.vector for f in features]))
+
+    @staticmethod
+    def _check_one_architecture(features: Sequence[FlatNetwork]) -> None:
+        if not features:
+            raise EncoderInputError("cannot collate an empty list of networks")
+        kinds = {f.shapes: f.architecture for f in features}
+        if len(kinds) > 1:
+            raise EncoderInputError(
+                f"mlp reads one architecture at a time; this batch mixes {len(kinds)} "
+                f"architectures ({', '.join(sorted(set(kinds.values())))}): it cannot do the "
+                "cross-architecture task"
+            )
+
+    def collate(self, features: Sequence[FlatNetwork]) -> dict[str, torch.Tensor]:
+        self._check_one_architecture(features)
+        if self.shapes is None:
+            raise EncoderInputError(
+                "this flat MLP does not know its architecture yet: give shapes= or fit it on a zoo"
+            )
+        return {"vector": torch.stack([f.vector for f in features])}
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.mlp is None:
+            raise EncoderInputError("this flat MLP has no layers yet: fit it on a zoo first")
+        return self.mlp(self.scaler(batch["vector"]))

@@ -1,0 +1,153 @@
+"""``statnn``: weight statistics (Unterthiner et al., "Predicting Neural Network Accuracy from
+Weights"), with an MLP (the ``statnn`` encoder + the predictor's head) or gradient-boosted trees
+(:class:`StatnnTrees`, as in the original).
+
+Features: for each weight and each bias tensor, its mean, variance and the 0, 25, 50, 75 and
+100 % quantiles (7 numbers). A fixed-length summary for any architecture: the first ``front``
+and the last ``back`` layers (by position from the input and from the output) each fill one slot
+of 14 numbers (weight statistics, then bias statistics). Layers between them are left out; when
+a network has fewer than ``front + back`` layers, its first layers fill the front slots, the rest
+fill the back slots from the output end, and the empty slots (and missing biases) are zeros. The
+Small CNN Zoo's 4-layer network fills all four default slots: its 8 tensors give the 56 features
+of the original.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingRegressor
+from torch import nn
+
+from nnenc.encoders import EncoderInputError, WeightEncoder, register_encoder
+from nnenc.encoders.inputs import FeatureScaler
+from nnenc.metrics import kendall_tau, prediction_metrics
+from nnenc.params import NetworkParams
+from nnenc.predictor import networks_of, target_values
+from nnenc.zoo.zoo import Zoo
+
+STATISTICS = ("mean", "var", "q0", "q25", "q50", "q75", "q100")
+QUANTILES = torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0], dtype=torch.float64)
+
+
+def tensor_statistics(tensor: torch.Tensor) -> torch.Tensor:
+    """The 7 statistics of one tensor (float64; variance with Bessel's correction, 0 for one
+    element)."""
+    values = tensor.reshape(-1).double()
+    variance = values.var() if values.numel() > 1 else values.new_zeros(())
+    return torch.cat([values.mean().reshape(1), variance.reshape(1), values.quantile(QUANTILES)])
+
+
+def layer_slots(n_layers: int, front: int, back: int) -> list[int | None]:
+    """Which layer fills each of the ``front + back`` slots (``None``: empty)."""
+    if n_layers >= front + back:
+        return [*range(front), *range(n_layers - back, n_layers)]
+    head = list(range(min(n_layers, front)))
+    tail = list(range(len(head), n_layers))
+    return head + [None] * (front - len(head)) + [None] * (back - len(tail)) + tail
+
+
+def weight_statistics(params: NetworkParams, front: int = 2, back: int = 2) -> torch.Tensor:
+    """``(front + back) * 14`` float64 features of ``params`` (see the module docstring)."""
+    empty = torch.zeros(len(STATISTICS), dtype=torch.float64)
+    features = []
+    for index in layer_slots(len(params), front, back):
+        if index is None:
+            features += [empty, empty]
+            continue
+        layer = params[index]
+        features.append(tensor_statistics(layer.weight))
+        features.append(empty if layer.bias is None else tensor_statistics(layer.bias))
+    return torch.cat(features)
+
+
+def feature_names(front: int = 2, back: int = 2) -> list[str]:
+    slots = [f"front{i}" for i in range(front)] + [f"back{back - i}" for i in range(back)]
+    return [f"{s}.{t}.{stat}" for s in slots for t in ("weight", "bias") for stat in STATISTICS]
+
+
+@register_encoder
+class StatNN(WeightEncoder):
+    """Weight statistics, standardised on the training set, through an MLP.
+
+    Each feature is given as its standardised value and a signed log-magnitude
+    (:class:`~nnenc.encoders.inputs.FeatureScaler`): variances span orders of magnitude.
+    """
+
+    name = "statnn"
+    accepts_mixed = True
+
+    def __init__(self, front: int = 2, back: int = 2, hidden: int = 64, out_dim: int = 64):
+        super().__init__()
+        if front < 0 or back < 0 or front + back == 0:
+            raise ValueError(f"need front, back >= 0 and front + back >= 1; got {front}, {back}")
+        self.config = {"front": front, "back": back, "hidden": hidden, "out_dim": out_dim}
+        self.front, self.back, self.out_dim = front, back, out_dim
+        n_features = (front + back) * 2 * len(STATISTICS)
+        self.scaler = FeatureScaler(n_features)
+        self.mlp = nn.Sequential(
+            nn.Linear(2 * n_features, hidden), nn.GELU(), nn.Linear(hidden, out_dim)
+        )
+
+    def featurize(self, params: NetworkParams) -> torch.Tensor:
+        self.check_network(params)
+        return weight_statistics(params, self.front, self.back).float()
+
+    def fit_inputs(self, features: Sequence[torch.Tensor]) -> None:
+        self.scaler.fit(torch.stack(list(features)))
+
+    def collate(self, features: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        if not features:
+            raise EncoderInputError("cannot collate an empty list of networks")
+        return {"statistics": torch.stack(list(features))}
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.mlp(self.scaler(batch["statistics"]))
+
+
+class StatnnTrees:
+    """Weight statistics with gradient-boosted trees (scikit-learn's
+    ``HistGradientBoostingRegressor``), behind the predictor's ``fit``/``predict``/``evaluate``.
+
+    Not saveable: scikit-learn models can only be pickled, and nnenc never pickles; refitting
+    takes seconds.
+    """
+
+    encoder_name = "statnn-trees"
+
+    def __init__(self, front: int = 2, back: int = 2, target: str = "test_accuracy", seed: int = 0):
+        self.front, self.back, self.target, self.seed = front, back, target, seed
+        self.settings = {"target": target, "seed": seed, "loss": "mse"}
+        self.model: HistGradientBoostingRegressor | None = None
+        self.history: pd.DataFrame | None = None
+
+    def _features(self, networks: Sequence[NetworkParams]) -> np.ndarray:
+        return np.stack([weight_statistics(n, self.front, self.back).numpy() for n in networks])
+
+    def fit(self, train: Zoo, val: Zoo, progress: bool = True) -> pd.DataFrame:
+        started = time.perf_counter()
+        self.model = HistGradientBoostingRegressor(random_state=self.seed)
+        self.model.fit(self._features(list(train)), target_values(train, self.target))
+        val_tau = kendall_tau(target_values(val, self.target), self.predict(val))
+        self.history = pd.DataFrame(
+            [{"epoch": 0, "val_kendall_tau": val_tau, "seconds": time.perf_counter() - started}]
+        )
+        return self.history
+
+    def predict(self, source) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError("StatnnTrees: call fit before predict")
+        return self.model.predict(self._features(networks_of(source)))
+
+    def evaluate(self, zoo: Zoo) -> dict[str, float]:
+        return prediction_metrics(target_values(zoo, self.target), self.predict(zoo))
+
+    def save(self, path) -> None:
+        raise NotImplementedError(
+            "StatnnTrees is not saved: scikit-learn models can only be pickled, and nnenc never "
+            "pickles. Refit it (seconds) from the same zoo and seed."
+        )

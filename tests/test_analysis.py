@@ -1,0 +1,165 @@
+"""The benchmark layer: presets checked before any work, a tiny end-to-end benchmark (resumable,
+over processes and over Ray), tables, and refusing results folders it cannot read."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.config import BenchConfig
+from analysis.jobs import LABEL_NOISE
+from analysis.report import write_report
+from analysis.results import ResultsFormatError, ResultsStore
+from analysis.runner import run_benchmark
+from analysis.tables import summary_table
+from nnenc.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tiny_bench):
+    return tiny_bench
+
+
+def test_every_encoder_gets_a_number_or_n_a_and_the_reference_is_there(tiny_results):
+    _, out, _ = tiny_results
+    rows = ResultsStore(out).rows()
+    cross = rows[rows["experiment"] == "cross-dataset"]
+    for encoder in ("sne", "mlp", "statnn-trees"):
+        got = cross[cross["encoder"] == encoder]
+        assert len(got) == 2 * 2 * 2  # sources x targets x seeds
+        assert (got["status"] == "ok").all() and got["kendall_tau"].notna().all()
+    arch = rows[rows["experiment"] == "cross-arch"]
+    mlp_other = arch[(arch["encoder"] == "mlp") & (arch["source"] != arch["target"])]
+    assert len(mlp_other) == 4 and (mlp_other["status"] == "n/a").all()
+    assert mlp_other["reason"].str.contains("architecture").all()
+    sne_other = arch[(arch["encoder"] == "sne") & (arch["source"] != arch["target"])]
+    assert (sne_other["status"] == "ok").all()
+    noise = rows[rows["encoder"] == LABEL_NOISE]
+    assert set(noise["target"]) == {"digits", "shapes", "digits-dense"}
+    assert {"config", "nnenc_version", "wall_seconds", "peak_rss_mb"} <= set(rows.columns)
+
+
+def test_the_report_writes_tables_and_figures_from_saved_results(tiny_results):
+    _, out, _ = tiny_results
+    text = write_report(out)
+    assert "| *label-noise* |" in text and "n/a" in text
+    for name in ("summary.md", "summary.tex", "cross-dataset-sne.md"):
+        assert (out / "tables" / name).is_file()
+    for name in ("tasks", "cross-dataset-heatmaps", "best-scatter", "embedding-cross-arch"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+        assert (out / "figures" / f"{name}.pdf").is_file()
+
+
+def test_a_rerun_skips_finished_jobs_and_redoes_only_missing_ones(tiny_results):
+    config, out, root = tiny_results
+    table = out / "results.csv"
+    rows = pd.read_csv(table)
+    dropped = (
+        (rows["encoder"] == "mlp") & (rows["seed"] == 1) & (rows["experiment"] == "cross-dataset")
+    )
+    rows[~dropped].to_csv(table, index=False)
+    again = run_benchmark(config, ["cross-dataset"], out, workers=1, progress=False, zoo_root=root)
+    assert len(again) == len(rows)
+    redone = again[(again["encoder"] == "mlp") & (again["seed"] == 1)]
+    assert len(redone[redone["experiment"] == "cross-dataset"]) == dropped.sum()
+    kept = again[again["encoder"] == "sne"]["finished_at"]
+    assert set(kept) <= set(rows["finished_at"]), "finished jobs were run again"
+
+
+def test_the_ablation_runs_on_ray(tiny_results):
+    ray = pytest.importorskip("ray")
+    config, _, root = tiny_results
+    out = root / "ablate"
+    try:
+        rows = run_benchmark(
+            config, ["ablate"], out, ray_address="local", progress=False, zoo_root=root
+        )
+    finally:
+        ray.shutdown()
+    ablate = rows[rows["encoder"] == "sne"]
+    assert sorted(ablate["variant"].unique()) == ["chunk_size=16", "chunk_size=8"]
+    assert "chunk_size | 8 |" in write_report(out)
+
+
+def test_unknown_names_fail_before_any_work(tiny_results, tmp_path, monkeypatch, capsys):
+    config = tiny_results[0]
+    monkeypatch.setenv("NNENC_CACHE", str(tmp_path / "cache"))
+    preset = tmp_path / "bad.yaml"
+    bad = json.loads(json.dumps(config.raw))
+    bad["encoders"]["transformer"] = {}
+    bad["experiments"]["cross-dataset"]["zoos"].append("imagenet")
+    preset.write_text(json.dumps(bad))  # JSON is YAML
+    assert (
+        main(["bench", "cross-dataset", "--preset", str(preset), "--out", str(tmp_path / "r")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "unknown encoder 'transformer'; valid: deepsets, gmn, mlp, sne, statnn" in err
+    assert "names zoo 'imagenet', which the preset does not define" in err
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "r").exists()
+    assert main(["bench", "cross-dataset", "--preset", "huge"]) == 2
+    assert "unknown preset 'huge'; valid: full, quick" in capsys.readouterr().err
+
+
+def test_results_of_another_format_or_configuration_are_refused(tiny_results, tmp_path, capsys):
+    config, out, _ = tiny_results
+    old = tmp_path / "old"
+    old.mkdir()
+    pd.DataFrame({"encoder": ["sne"], "tau": [0.5]}).to_csv(old / "results.csv", index=False)
+    assert main(["report", str(old)]) == 2
+    assert "no meta.json" in capsys.readouterr().err
+    meta = json.loads((out / "meta.json").read_text())
+    (old / "meta.json").write_text(json.dumps({**meta, "format_version": 0}))
+    with pytest.raises(
+        ResultsFormatError, match="version 0; this nnenc reads 'nnenc-results' version 1"
+    ):
+        ResultsStore(old)
+    other = BenchConfig.from_dict({**config.raw, "seeds": [5]})
+    with pytest.raises(ResultsFormatError, match="results of another configuration"):
+        run_benchmark(other, ["cross-dataset"], out, workers=1, progress=False)
+
+
+def test_summary_averages_per_seed_then_over_seeds_and_bolds_the_best():
+    rows = []
+    for seed, (a, b) in enumerate([(0.2, 0.4), (0.4, 0.6)]):
+        for encoder, shift in (("sne", 0.1), ("mlp", 0.0)):
+            for source, target, tau in (
+                ("x", "y", a),
+                ("y", "x", b),
+                ("x", "x", 0.9),
+                ("y", "y", 0.8),
+            ):
+                rows.append(
+                    {
+                        "experiment": "cross-dataset",
+                        "encoder": encoder,
+                        "variant": np.nan,
+                        "source": source,
+                        "target": target,
+                        "seed": seed,
+                        "status": "ok",
+                        "kendall_tau": tau + shift,
+                    }
+                )
+        for target in ("x", "y"):
+            rows.append(
+                {
+                    "experiment": "cross-dataset",
+                    "encoder": LABEL_NOISE,
+                    "variant": np.nan,
+                    "source": target,
+                    "target": target,
+                    "seed": seed,
+                    "status": "ok",
+                    "kendall_tau": 0.7,
+                }
+            )
+    table = summary_table(pd.DataFrame(rows))
+    # sne cross-dataset: seed 0 mean(0.3, 0.5) = 0.4, seed 1 mean(0.5, 0.7) = 0.6
+    assert table.mean.loc["sne", "cross-dataset"] == pytest.approx(0.5)
+    assert table.std.loc["sne", "cross-dataset"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
+    assert table.mean.loc["mlp", "in-distribution"] == pytest.approx(0.85)
+    assert table.mean.loc[LABEL_NOISE, "cross-dataset"] == pytest.approx(0.7)
+    markdown = table.to_markdown()
+    assert "| sne | **0.950 ± 0.000** | **0.500 ± 0.141** |" in markdown
+    assert "\\textbf{0.500 $\\pm$ 0.141}" in table.to_latex()

@@ -1,0 +1,57 @@
+"""STATNN: the features equal the formula computed independently; the fixed-length summary for
+any architecture; the trees' refusals."""
+
+import numpy as np
+import pytest
+import torch
+
+from baselines.statnn import (
+    StatnnTrees,
+    feature_names,
+    layer_slots,
+    weight_statistics,
+)
+from nnenc import NetworkParams, get_architecture
+
+
+def _network(arch: str, seed: int = 0) -> NetworkParams:
+    torch.manual_seed(seed)
+    return NetworkParams.from_module(get_architecture(arch).build())
+
+
+def _formula(tensor: np.ndarray) -> list[float]:
+    values = tensor.astype(np.float64).ravel()
+    return [
+        values.mean(),
+        values.var(ddof=1),
+        *np.percentile(values, [0, 25, 50, 75, 100]),
+    ]
+
+
+def test_small_cnn_zoo_network_gives_the_56_features_of_the_formula():
+    params = _network("cnn-small", seed=2)
+    expected = []
+    for layer in params:  # 4 layers fill the 2 front + 2 back slots in order
+        expected += _formula(layer.weight.numpy()) + _formula(layer.bias.numpy())
+    features = weight_statistics(params)
+    assert features.shape == (56,) and len(feature_names()) == 56
+    np.testing.assert_allclose(features.numpy(), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_the_summary_keeps_the_first_and_last_layers_whatever_the_depth():
+    assert layer_slots(6, 2, 2) == [0, 1, 4, 5]
+    assert layer_slots(4, 2, 2) == [0, 1, 2, 3]
+    assert layer_slots(3, 2, 2) == [0, 1, None, 2]  # the output layer stays in the last slot
+    assert layer_slots(1, 2, 2) == [0, None, None, None]
+    mlp = _network("mlp")  # 3 layers
+    features = weight_statistics(mlp).reshape(4, 2, 7)
+    assert (features[2] == 0).all()
+    np.testing.assert_allclose(features[3, 0].numpy(), _formula(mlp[2].weight.numpy()))
+
+
+def test_trees_refuse_to_predict_before_fit_and_to_pickle():
+    trees = StatnnTrees()
+    with pytest.raises(RuntimeError, match="call fit before predict"):
+        trees.predict([_network("cnn-small")])
+    with pytest.raises(NotImplementedError, match="never pickles"):
+        trees.save("anywhere")
