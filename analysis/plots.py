@@ -2,6 +2,9 @@
 cross-dataset heatmaps per encoder, grouped bars per task, predicted vs true for the best run,
 ablation curves, and a 2-D embedding (PCA) of network encodings coloured by zoo (as the SNE
 paper's figure 2).
+
+The backend is left to matplotlib (headless machines fall back to Agg by themselves), so that
+importing this module in a notebook does not switch off inline figures.
 """
 
 from __future__ import annotations
@@ -9,9 +12,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
