@@ -21,9 +21,9 @@ import torch
 
 from analysis.config import TREES, BenchConfig
 from nnenc import load_zoo
-from nnenc.encoders import EncoderInputError
+from nnenc.encoders import EncoderInputError, create_encoder
 from nnenc.metrics import kendall_tau, prediction_metrics
-from nnenc.predictor import PerformancePredictor
+from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor
 from nnenc.zoo.atomic import write_csv
 from nnenc.zoo.native import package_version
 
@@ -42,10 +42,20 @@ class Job:
     variant: str = ""
     encoder_config: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    """Other variant names with the same settings (an ablation's base value appears under every
+    factor): trained once, reported under each."""
 
     @property
     def key(self) -> str:
-        return "|".join([self.experiment, self.encoder, self.variant, self.source, str(self.seed)])
+        return self.key_for(self.variant)
+
+    def key_for(self, variant: str) -> str:
+        return "|".join([self.experiment, self.encoder, variant, self.source, str(self.seed)])
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.key_for(v) for v in (self.variant, *self.aliases)]
 
     @property
     def slug(self) -> str:
@@ -91,6 +101,17 @@ def _variants(config: BenchConfig, experiment: str, encoder: str):
     return variants
 
 
+def _effective_settings(encoder: str, cfg: dict, training: dict) -> str:
+    """The settings a job really runs with, defaults filled in (``positional=True`` is the same
+    run as the default), as a comparable string."""
+    full_training = {**TRAINING_DEFAULTS, **training}
+    if encoder in (TREES, LABEL_NOISE):
+        return json.dumps([cfg, full_training], sort_keys=True)
+    with torch.random.fork_rng():
+        full_cfg = create_encoder(encoder, **cfg).config
+    return json.dumps([full_cfg, full_training], sort_keys=True, default=str)
+
+
 def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str]) -> list[Job]:
     """Every job of ``experiment``, label-noise references included, slowest first.
 
@@ -106,9 +127,23 @@ def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str
     jobs = []
     for source, targets in pairs:
         for encoder in encoders:
+            same: dict[str, list] = {}  # settings -> [variant names], settings first seen first
             for variant, cfg, training in _variants(config, experiment, encoder):
+                settings = _effective_settings(encoder, cfg, training)
+                same.setdefault(settings, [cfg, training]).append(variant)
+            for cfg, training, variant, *aliases in same.values():
                 jobs += [
-                    Job(experiment, encoder, source, targets, seed, variant, cfg, training)
+                    Job(
+                        experiment,
+                        encoder,
+                        source,
+                        targets,
+                        seed,
+                        variant,
+                        cfg,
+                        training,
+                        tuple(aliases),
+                    )
                     for seed in config.seeds
                 ]
     for target in sorted({t for _, targets in pairs for t in targets}):
@@ -152,7 +187,13 @@ def run_job(
 ) -> list[dict]:
     """Run one job (given as ``asdict(Job)``); returns its rows, one per target."""
     torch.set_num_threads(threads)
-    job = Job(**{**job_spec, "targets": tuple(job_spec["targets"])})
+    job = Job(
+        **{
+            **job_spec,
+            "targets": tuple(job_spec["targets"]),
+            "aliases": tuple(job_spec.get("aliases", ())),
+        }
+    )
     _peak_reset()
     started = time.perf_counter()
     splits = {}
@@ -207,7 +248,7 @@ def run_job(
             wall_seconds=time.perf_counter() - started,
             finished_at=finished,
         )
-    return rows
+    return rows + [{**row, "variant": alias} for alias in job.aliases for row in rows]
 
 
 def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predictor) -> None:

@@ -55,7 +55,7 @@ def run_benchmark(
     architectures = {name: ",".join(load_zoo(paths[name]).architectures) for name in names}
     jobs = [job for e in experiments for job in plan_jobs(config, e, architectures)]
     done = store.done_keys()
-    todo = [job for job in jobs if job.key not in done]
+    todo = [job for job in jobs if not set(job.keys) <= done]
     bar = tqdm(
         total=len(jobs),
         initial=len(jobs) - len(todo),

@@ -78,7 +78,11 @@ def test_the_ablation_runs_on_ray(tiny_results):
     finally:
         ray.shutdown()
     ablate = rows[rows["encoder"] == "sne"]
-    assert sorted(ablate["variant"].unique()) == ["chunk_size=16", "chunk_size=8"]
+    assert sorted(ablate["variant"].unique()) == ["chunk_size=16", "chunk_size=8", "pooling=mean"]
+    base = ablate[ablate["variant"] == "chunk_size=8"].set_index("seed")
+    again = ablate[ablate["variant"] == "pooling=mean"].set_index("seed")
+    assert base["finished_at"].equals(again["finished_at"]), "the base configuration ran twice"
+    assert base["kendall_tau"].equals(again["kendall_tau"])
     assert "chunk_size | 8 |" in write_report(out)
 
 
