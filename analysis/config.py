@@ -15,12 +15,14 @@ from pathlib import Path
 
 import yaml
 
+from baselines.statnn import StatnnTrees
 from nnenc.architectures import architecture_names
+from nnenc.cli import parse_assignments
 from nnenc.datasets import dataset_names
 from nnenc.encoders import encoder_names
 
 EXPERIMENTS = ("in-dist", "cross-dataset", "cross-arch", "ablate")
-TREES = "statnn-trees"
+TREES = StatnnTrees.encoder_name
 """STATNN with gradient-boosted trees: not an encoder, but a predictor the benchmark runs."""
 ABLATION_FACTORS = ("chunk_size", "pooling", "positional", "logit_invariance")
 
@@ -44,12 +46,14 @@ def _set(tree: dict, dotted: str, value) -> None:
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     """``["seeds=[0,1]", "training.epochs=3"]`` applied to a copy of ``raw`` (values are YAML)."""
     raw = copy.deepcopy(raw)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"override {item!r}: expected KEY=VALUE, e.g. training.epochs=3")
-        _set(raw, key.strip(), yaml.safe_load(value))
+    for key, value in parse_assignments(overrides).items():
+        _set(raw, key, value)
     return raw
+
+
+def experiment_zoos(spec: dict) -> list[str]:
+    """The zoos an experiment's spec names (``zoos:`` list, or one ``zoo:`` for ablations)."""
+    return [*spec.get("zoos", []), *([spec["zoo"]] if "zoo" in spec else [])]
 
 
 @dataclass(frozen=True)
@@ -116,8 +120,7 @@ class BenchConfig:
             if name not in EXPERIMENTS:
                 problems.append(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
                 continue
-            named = list(spec.get("zoos", [])) + ([spec["zoo"]] if "zoo" in spec else [])
-            for zoo in named:
+            for zoo in experiment_zoos(spec):
                 if zoo not in zoos:
                     problems.append(
                         f"experiment {name!r} names zoo {zoo!r}, which the preset does not "

@@ -62,6 +62,10 @@ class Job:
         variant = self.variant.replace("=", "-") or "default"
         return f"{self.experiment}_{self.encoder}_{variant}_{self.source}_s{self.seed}"
 
+    def output_name(self, target: str) -> str:
+        """File stem of this job's predictions and encodings for ``target``."""
+        return f"{self.slug}__{target}"
+
 
 def _pairs(config: BenchConfig, experiment: str, architectures: dict[str, str]):
     spec = config.experiment(experiment)
@@ -241,20 +245,20 @@ def run_job(
             true = test.metrics[predictor.settings["target"]].to_numpy(float)
             rows.append({**row, "status": "ok", **prediction_metrics(true, predicted)})
             _save_outputs(Path(out), job, target, test, true, predicted, predictor)
-    finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    ended = {
+        "peak_rss_mb": _peak_mb(),
+        "wall_seconds": time.perf_counter() - started,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     for row in rows:
-        row.update(
-            peak_rss_mb=_peak_mb(),
-            wall_seconds=time.perf_counter() - started,
-            finished_at=finished,
-        )
+        row.update(ended)
     return rows + [{**row, "variant": alias} for alias in job.aliases for row in rows]
 
 
 def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predictor) -> None:
     """Predictions (for scatter plots) and, for encoders, the encodings of the target's test
     networks (for embedding plots)."""
-    name = f"{job.slug}__{target}"
+    name = job.output_name(target)
     table = pd.DataFrame(
         {"model_id": test.metrics["model_id"].to_numpy(), "true": true, "predicted": predicted}
     )

@@ -102,7 +102,7 @@ def best_scatter(rows: pd.DataFrame, results: Path, path: Path) -> list[Path]:
         return []
     best = scored.loc[scored["kendall_tau"].idxmax()]
     job = Job(best["experiment"], best["encoder"], best["source"], (), int(best["seed"]))
-    table = pd.read_csv(results / "predictions" / f"{job.slug}__{best['target']}.csv.gz")
+    table = pd.read_csv(results / "predictions" / f"{job.output_name(best['target'])}.csv.gz")
     figure, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.scatter(table["true"], table["predicted"], s=12, alpha=0.7)
     low = min(table["true"].min(), table["predicted"].min())
@@ -162,7 +162,7 @@ def encoding_embedding(
     for target in frame[(frame["source"] == first["source"]) & (frame["seed"] == first["seed"])][
         "target"
     ]:
-        file = results / "encodings" / f"{job.slug}__{target}.npy"
+        file = results / "encodings" / f"{job.output_name(target)}.npy"
         if file.is_file():
             parts.append(np.load(file, allow_pickle=False))
             labels += [target] * len(parts[-1])

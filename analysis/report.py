@@ -5,14 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis import plots
+from analysis.jobs import LABEL_NOISE
 from analysis.results import ResultsStore
-from analysis.tables import ablation_markdown, ablation_table, cross_dataset_matrix, summary_table
-from nnenc.zoo.atomic import atomic_path
+from analysis.tables import (
+    Table,
+    ablation_markdown,
+    ablation_table,
+    cross_dataset_matrix,
+    summary_table,
+)
+from nnenc.zoo.atomic import atomic_path, write_csv
 
 
 def _write(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text + "\n")
+
+
+def _write_table(folder: Path, name: str, table: Table) -> str:
+    """``name``.md and ``name``.tex; returns the markdown."""
+    markdown = table.to_markdown()
+    _write(folder / f"{name}.md", markdown)
+    _write(folder / f"{name}.tex", table.to_latex())
+    return markdown
 
 
 def write_report(results: str | Path) -> str:
@@ -26,16 +41,12 @@ def write_report(results: str | Path) -> str:
     sections = []
     summary = summary_table(rows)
     if len(summary.mean.columns):
-        _write(tables / "summary.md", summary.to_markdown())
-        _write(tables / "summary.tex", summary.to_latex())
-        sections.append(summary.to_markdown())
+        sections.append(_write_table(tables, "summary", summary))
         plots.task_bars(summary, figures / "tasks")
     cross = rows[rows["experiment"] == "cross-dataset"]
-    for encoder in sorted(set(cross["encoder"]) - {"label-noise"}):
+    for encoder in sorted(set(cross["encoder"]) - {LABEL_NOISE}):
         matrix = cross_dataset_matrix(rows, encoder)
-        _write(tables / f"cross-dataset-{encoder}.md", matrix.to_markdown())
-        _write(tables / f"cross-dataset-{encoder}.tex", matrix.to_latex())
-        sections.append(matrix.to_markdown())
+        sections.append(_write_table(tables, f"cross-dataset-{encoder}", matrix))
     if not cross.empty:
         plots.cross_dataset_heatmaps(rows, figures / "cross-dataset-heatmaps")
         plots.encoding_embedding(
@@ -47,7 +58,7 @@ def write_report(results: str | Path) -> str:
     if not ablations.empty:
         text = ablation_markdown(ablations)
         _write(tables / "ablations.md", text)
-        ablations.to_csv(tables / "ablations.csv", index=False)
+        write_csv(ablations, tables / "ablations.csv")
         sections.append(text)
         plots.ablation_curves(ablations, figures / "ablations")
     plots.best_scatter(rows, results, figures / "best-scatter")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from analysis.config import BenchConfig
+from analysis.config import BenchConfig, experiment_zoos
 from analysis.jobs import job_arguments, plan_jobs, run_job
 from analysis.results import ResultsStore
 from analysis.zoos import ensure_zoos
@@ -21,8 +21,7 @@ from nnenc.tasks import run_tasks
 def zoos_of(config: BenchConfig, experiments: list[str]) -> list[str]:
     names: list[str] = []
     for experiment in experiments:
-        spec = config.experiment(experiment)
-        for name in [*spec.get("zoos", []), *([spec["zoo"]] if "zoo" in spec else [])]:
+        for name in experiment_zoos(config.experiment(experiment)):
             if name not in names:
                 names.append(name)
     return names

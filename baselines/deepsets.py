@@ -56,7 +56,7 @@ class DeepSets(WeightEncoder):
         hidden: width of phi and rho.
         out_dim: size of the encoding.
         pooling: ``mean`` or ``sum``.
-        log_values: value features with the signed log-magnitude.
+        log_values: value features with the log-magnitude.
     """
 
     name = "deepsets"

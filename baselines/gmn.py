@@ -34,7 +34,7 @@ class GraphMetanetwork(WeightEncoder):
         depth: GINE layers.
         out_dim: size of the network encoding.
         edge_dim: kernel length every edge is padded to (9: 3x3 kernels).
-        log_values: value features with the signed log-magnitude (see
+        log_values: value features with the log-magnitude (see
             :mod:`nnenc.encoders.inputs`).
     """
 

@@ -74,7 +74,7 @@ def feature_names(front: int = 2, back: int = 2) -> list[str]:
 class StatNN(WeightEncoder):
     """Weight statistics, standardised on the training set, through an MLP.
 
-    Each feature is given as its standardised value and a signed log-magnitude
+    Each feature is given as its standardised value and its log-magnitude
     (:class:`~nnenc.encoders.inputs.FeatureScaler`): variances span orders of magnitude.
     """
 
@@ -121,9 +121,13 @@ class StatnnTrees:
 
     def __init__(self, front: int = 2, back: int = 2, target: str = "test_accuracy", seed: int = 0):
         self.front, self.back, self.target, self.seed = front, back, target, seed
-        self.settings = {"target": target, "seed": seed, "loss": "mse"}
         self.model: HistGradientBoostingRegressor | None = None
         self.history: pd.DataFrame | None = None
+
+    @property
+    def settings(self) -> dict:
+        """The predictor's settings, as :attr:`PerformancePredictor.settings` names them."""
+        return {"target": self.target, "seed": self.seed, "loss": "mse"}
 
     def _features(self, networks: Sequence[NetworkParams]) -> np.ndarray:
         return np.stack([weight_statistics(n, self.front, self.back).numpy() for n in networks])

@@ -145,16 +145,17 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
     build.set_defaults(run=_zoo_build)
 
 
-def _encoder_options(pairs: list[str]) -> dict:
-    """``["chunk_size=16", "positional=false"]`` -> ``{"chunk_size": 16, "positional": False}``."""
+def parse_assignments(pairs: Sequence[str]) -> dict:
+    """``--set`` options: ``["chunk_size=16", "positional=false"]`` ->
+    ``{"chunk_size": 16, "positional": False}`` (each value read as YAML; later keys win)."""
     import yaml
 
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set takes KEY=VALUE, got {pair!r}")
-        options[key] = yaml.safe_load(value)
+        if not sep or not key.strip():
+            raise ValueError(f"--set takes KEY=VALUE (VALUE read as YAML), got {pair!r}")
+        options[key.strip()] = yaml.safe_load(value)
     return options
 
 
@@ -192,7 +193,7 @@ def _train(args: argparse.Namespace) -> int:
         "logit_invariance": args.logit_invariance,
         "device": args.device,
     }
-    predictor = PerformancePredictor(args.encoder, _encoder_options(args.set), **training)
+    predictor = PerformancePredictor(args.encoder, parse_assignments(args.set), **training)
     predictor.fit(splits.train, splits.val)
     scores = {"val": predictor.evaluate(splits.val), "test": predictor.evaluate(splits.test)}
     predictor.save(args.out)

@@ -147,14 +147,16 @@ class PerformancePredictor(nn.Module):
         return self.encoder.batch_to(self.encoder.collate(features), self.settings["device"])
 
     @torch.no_grad()
-    def _predict_features(self, features: Sequence) -> np.ndarray:
+    def _in_batches(self, features: Sequence, fn) -> torch.Tensor:
+        """``fn`` on collated batches of ``features`` in eval mode, results joined on the CPU."""
         self.eval()
         size = self.settings["batch_size"]
-        out = [
-            self._to_target(self(self._batch(features[i : i + size]))).cpu()
-            for i in range(0, len(features), size)
-        ]
-        return torch.cat(out).double().numpy()
+        return torch.cat(
+            [fn(self._batch(features[i : i + size])).cpu() for i in range(0, len(features), size)]
+        )
+
+    def _predict_features(self, features: Sequence) -> np.ndarray:
+        return self._in_batches(features, lambda b: self._to_target(self(b))).double().numpy()
 
     # --- public API -----------------------------------------------------------------------
     def fit(self, train: Zoo, val: Zoo, progress: bool = True) -> pd.DataFrame:
@@ -234,19 +236,12 @@ class PerformancePredictor(nn.Module):
         networks = networks_of(source)
         return self._predict_features(self._featurize(networks, "input", progress=False))
 
-    @torch.no_grad()
     def encode(
         self, source: Zoo | nn.Module | NetworkParams | Sequence[NetworkParams]
     ) -> np.ndarray:
         """The encoder's output ``(n, out_dim)`` per network (for embeddings and plots)."""
-        self.eval()
         features = self._featurize(networks_of(source), "input", progress=False)
-        size = self.settings["batch_size"]
-        out = [
-            self.encoder(self._batch(features[i : i + size])).cpu()
-            for i in range(0, len(features), size)
-        ]
-        return torch.cat(out).numpy()
+        return self._in_batches(features, self.encoder).numpy()
 
     def evaluate(self, zoo: Zoo) -> dict[str, float]:
         """Kendall tau, Spearman, R^2 and MAE of the predictions on ``zoo``."""

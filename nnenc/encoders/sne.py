@@ -32,7 +32,7 @@ from torch import nn
 from nnenc.encoders.base import EncoderInputError, WeightEncoder, register_encoder
 from nnenc.encoders.inputs import ValueEmbedding, sinusoidal
 from nnenc.encoders.set_layers import SetEncoder
-from nnenc.params import LAYER_KINDS, NetworkParams
+from nnenc.params import LAYER_KINDS, Layer, NetworkParams
 
 READABLE_KINDS = ("conv", "linear", "norm")
 
@@ -58,6 +58,11 @@ class ChunkedNetwork:
     layer_kind: torch.Tensor
 
 
+def chunks_per_unit(layer: Layer, chunk_size: int) -> int:
+    """Chunks one output unit's row (its weights, then its bias) is cut into."""
+    return math.ceil((layer.weight[0].numel() + (layer.bias is not None)) / chunk_size)
+
+
 def pad_chunk(params: NetworkParams, chunk_size: int) -> ChunkedNetwork:
     """Cut every layer of ``params`` into chunks of ``chunk_size`` scalars, per output unit."""
     values, masks, layers, units, pieces, kinds = [], [], [], [], [], []
@@ -71,7 +76,7 @@ def pad_chunk(params: NetworkParams, chunk_size: int) -> ChunkedNetwork:
         if layer.bias is not None:
             rows = torch.cat([rows, layer.bias.reshape(-1, 1)], dim=1)
         n_units, width = rows.shape
-        n_pieces = math.ceil(width / chunk_size)
+        n_pieces = chunks_per_unit(layer, chunk_size)
         padded = torch.zeros(n_units, n_pieces * chunk_size)
         padded[:, :width] = rows
         mask = torch.zeros(n_units, n_pieces * chunk_size, dtype=torch.bool)
@@ -132,7 +137,7 @@ class SNE(WeightEncoder):
         max_group_elements: bound on ``chunks x chunk_size x width`` processed at once at the
             chunk level (the working-memory bound; 2**19 is 256 chunks at the defaults, and was
             faster than 2**22 on a 2-core CPU: the group stays in cache).
-        log_values: give each value as (scaled value, signed log-magnitude) rather than the
+        log_values: give each value as (scaled value, log-magnitude) rather than the
             scaled value alone (see :mod:`nnenc.encoders.inputs`).
     """
 
@@ -289,11 +294,8 @@ class SNE(WeightEncoder):
         n_layers = len(batch["layer_kind"])
         counts = torch.bincount(chunk_layer, minlength=n_layers)
         group = self.chunk_group
-        if torch.is_grad_enabled() or not self.layer_encoder.streams:
-            streamed = torch.zeros(n_layers, dtype=torch.bool, device=counts.device)
-        else:
-            streamed = counts > group
-        if not streamed.any():
+        streamed = counts > group
+        if torch.is_grad_enabled() or not self.layer_encoder.streams or not streamed.any():
             return self._encode_segments(
                 self.layer_encoder, self.layer_inputs(batch, slice(None)), chunk_layer, n_layers
             )
@@ -344,11 +346,10 @@ class SNE(WeightEncoder):
         more chunks than one chunk group."""
         if torch.is_grad_enabled() or not self.layer_encoder.streams:
             return False
-        for layer in params:
-            width = layer.weight[0].numel() + (layer.bias is not None)
-            if layer.out_units * math.ceil(width / self.chunk_size) > self.chunk_group:
-                return True
-        return False
+        return any(
+            layer.out_units * chunks_per_unit(layer, self.chunk_size) > self.chunk_group
+            for layer in params
+        )
 
     def encode(self, networks: Sequence[NetworkParams]) -> torch.Tensor:
         """Featurize, collate and encode; in inference, a network with a layer larger than one
@@ -373,8 +374,7 @@ class SNE(WeightEncoder):
         group = self.chunk_group
         vectors = []
         for index, layer in enumerate(params):
-            width = layer.weight[0].numel() + (layer.bias is not None)
-            units = max(1, group // math.ceil(width / self.chunk_size))
+            units = max(1, group // chunks_per_unit(layer, self.chunk_size))
 
             def groups(index=index, layer=layer, units=units):
                 for first in range(0, layer.out_units, units):
