@@ -21,6 +21,7 @@ def _bench(args: argparse.Namespace) -> int:
         workers=args.workers,
         threads=args.threads,
         ray_address=args.ray,
+        device=args.device,
     )
     print(write_report(out))
     print(f"\nresults, tables and figures in {out}/")
@@ -57,6 +58,12 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--out", help="results folder (default results/<preset name>)")
     bench.add_argument("--workers", type=int, default=2, help="local worker processes")
     bench.add_argument("--threads", type=int, default=1, help="torch threads per job")
+    bench.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="build zoos and train predictors here (each row records it)",
+    )
     bench.add_argument(
         "--ray", metavar="ADDRESS", help="run jobs as Ray tasks: auto, ray://HOST:PORT or local"
     )

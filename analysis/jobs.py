@@ -176,20 +176,26 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _predictor(job: Job):
+def _predictor(job: Job, device: str):
     if job.encoder == TREES:
         from baselines.statnn import StatnnTrees
 
         return StatnnTrees(seed=job.seed)
     return PerformancePredictor(
-        job.encoder, job.encoder_config, **{**job.training, "seed": job.seed}
+        job.encoder, job.encoder_config, **{**job.training, "seed": job.seed, "device": device}
     )
 
 
 def run_job(
-    job_spec: dict, zoo_paths: dict[str, str], split: tuple, out: str, threads: int = 1
+    job_spec: dict,
+    zoo_paths: dict[str, str],
+    split: tuple,
+    out: str,
+    threads: int = 1,
+    device: str = "cpu",
 ) -> list[dict]:
-    """Run one job (given as ``asdict(Job)``); returns its rows, one per target."""
+    """Run one job (given as ``asdict(Job)``) with ``threads`` torch threads, training on
+    ``device``; returns its rows, one per target."""
     torch.set_num_threads(threads)
     job = Job(
         **{
@@ -216,6 +222,7 @@ def run_job(
         "seed": job.seed,
         "config": json.dumps({"encoder": job.encoder_config, "training": job.training}),
         "nnenc_version": package_version(),
+        "device": device,
     }
     rows = []
     if job.encoder == LABEL_NOISE:
@@ -224,7 +231,7 @@ def run_job(
         rows.append({**base, "target": job.source, "status": "ok", "kendall_tau": tau})
     else:
         train, val, _ = split_of(job.source)
-        predictor = _predictor(job)
+        predictor = _predictor(job, device)
         fit_started = time.perf_counter()
         history = predictor.fit(train, val, progress=False)
         train_seconds = time.perf_counter() - fit_started
@@ -269,6 +276,8 @@ def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predi
         np.save(folder / f"{name}.npy", predictor.encode(test).astype(np.float32))
 
 
-def job_arguments(jobs: list[Job], zoo_paths: dict, split: tuple, out: Path, threads: int):
+def job_arguments(
+    jobs: list[Job], zoo_paths: dict, split: tuple, out: Path, threads: int, device: str = "cpu"
+):
     paths = {name: str(path) for name, path in zoo_paths.items()}
-    return [(asdict(job), paths, tuple(split), str(out), threads) for job in jobs]
+    return [(asdict(job), paths, tuple(split), str(out), threads, device) for job in jobs]

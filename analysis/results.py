@@ -86,6 +86,8 @@ class ResultsStore:
             if table.is_file()
             else pd.DataFrame()
         )
+        if not self._rows.empty and "device" not in self._rows:
+            self._rows["device"] = "cpu"  # written before rows named their device: CPU only
 
     def rows(self) -> pd.DataFrame:
         return self._rows.copy()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
 from analysis.config import BenchConfig, experiment_zoos
@@ -36,6 +37,7 @@ def run_benchmark(
     ray_address: str | None = None,
     progress: bool = True,
     zoo_root: Path | None = None,
+    device: str = "cpu",
 ) -> pd.DataFrame:
     """Run ``experiments`` of ``config`` into the results folder ``out``; returns all its rows.
 
@@ -44,12 +46,18 @@ def run_benchmark(
         threads: torch threads per job.
         ray_address: run jobs as Ray tasks (``"auto"``, ``"ray://HOST:PORT"``, ``"local"``).
         zoo_root: where built zoos are cached (default: :func:`analysis.zoos.cache_dir`).
+        device: ``"cpu"`` or ``"cuda"``: where zoos are built and predictors trained (recorded in
+            each row; it is not part of a row's key, so a run may be finished on another device).
     """
     for experiment in experiments:
         config.experiment(experiment)  # unknown experiment: refused before any work
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"--device {device!r}: use cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available here; use --device cpu")
     store = ResultsStore(out, config.raw)
     names = zoos_of(config, experiments)
-    paths = ensure_zoos(config.zoos, names, workers, ray_address, progress, zoo_root)
+    paths = ensure_zoos(config.zoos, names, workers, ray_address, progress, zoo_root, device)
     store = ResultsStore(out, config.raw, zoos=paths)
     architectures = {name: ",".join(load_zoo(paths[name]).architectures) for name in names}
     jobs = [job for e in experiments for job in plan_jobs(config, e, architectures)]
@@ -64,10 +72,11 @@ def run_benchmark(
     )
     results = run_tasks(
         run_job,
-        job_arguments(todo, paths, config.split, Path(out), threads),
+        job_arguments(todo, paths, config.split, Path(out), threads, device),
         workers=workers,
         ray_address=ray_address,
         num_cpus=threads,
+        num_gpus=1 if device == "cuda" else 0,
     )
     for rows in results:
         store.append(rows)

@@ -44,8 +44,10 @@ def ensure_zoos(
     ray_address: str | None = None,
     progress: bool = True,
     root: Path | None = None,
+    device: str = "cpu",
 ) -> dict[str, Path]:
-    """Paths of the zoos ``names``, building (or finishing) the ones not yet in the cache."""
+    """Paths of the zoos ``names``, building (or finishing) the ones not yet in the cache
+    (on ``device``)."""
     paths = {}
     for name in names:
         spec = zoos[name]
@@ -53,6 +55,13 @@ def ensure_zoos(
         if "path" in spec:
             detect_format(path)  # a clear error now if it is not a zoo
         elif not (path / "manifest.json").is_file():  # written last: absent = not finished
-            build_zoo(build_spec(spec), path, workers, ray_address=ray_address, progress=progress)
+            build_zoo(
+                build_spec(spec),
+                path,
+                workers,
+                device=device,
+                ray_address=ray_address,
+                progress=progress,
+            )
         paths[name] = path
     return paths

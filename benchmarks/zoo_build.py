@@ -10,6 +10,7 @@ It prints model-epochs per second for each and their ratio.
 Part 2 (``--build-runs N``) times a real ``nnenc zoo build`` on ``mnist``.
 
     python benchmarks/zoo_build.py [--runs 32] [--epochs 2] [--workers 2] [--build-runs 1000]
+        [--device cuda]
 """
 
 from __future__ import annotations
@@ -38,10 +39,21 @@ def _plain(runs, epochs: int) -> int:
     return len(runs)
 
 
-def _stacked(runs, epochs: int, precision: str) -> int:
+def _stacked(runs, epochs: int, precision: str, device: str = "cpu") -> int:
     torch.set_num_threads(1)
     data, arch = get_dataset("mnist"), get_architecture("cnn-small")
-    train_chunk(arch, runs, data, epochs, [epochs], precision=precision, evaluate_checkpoints=False)
+    train_chunk(
+        arch,
+        runs,
+        data,
+        epochs,
+        [epochs],
+        device=device,
+        precision=precision,
+        evaluate_checkpoints=False,
+    )
+    if device == "cuda":
+        torch.cuda.synchronize()
     return len(runs)
 
 
@@ -58,12 +70,14 @@ def _timed(jobs, workers: int) -> float:
         return time.perf_counter() - start
 
 
-def compare(runs: int, epochs: int, workers: int, chunk_size: int, precision: str) -> dict:
+def compare(
+    runs: int, epochs: int, workers: int, chunk_size: int, precision: str, device: str = "cpu"
+) -> dict:
     config = BuildConfig("mnist", "cnn-small", runs=runs, epochs=epochs, chunk_size=chunk_size)
     shards = plan_shards(config)
     all_runs = [s.runs for s in shards]
     plain_jobs = [(_plain, chunk, epochs) for chunk in all_runs]
-    stacked_jobs = [(_stacked, chunk, epochs, precision) for chunk in all_runs]
+    stacked_jobs = [(_stacked, chunk, epochs, precision, device) for chunk in all_runs]
     stacked_s = _timed(stacked_jobs, workers)
     plain_s = _timed(plain_jobs, workers)
     model_epochs = runs * epochs
@@ -89,12 +103,20 @@ def main() -> None:
     parser.add_argument("--build-runs", type=int, default=0, help="also time a real mnist build")
     parser.add_argument("--build-epochs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=Path("bench-data"))
+    parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="where the stacked training and the build run (the plain loop stays on the CPU)",
+    )
     args = parser.parse_args()
     print(
         f"{date.today()}: cnn-small on mnist (4,000 train images, batch 32), {args.workers} "
-        "worker processes x 1 thread for both"
+        f"worker processes x 1 thread for both; stacked on {args.device}"
     )
-    result = compare(args.runs, args.epochs, args.workers, args.chunk_size, args.precision)
+    result = compare(
+        args.runs, args.epochs, args.workers, args.chunk_size, args.precision, args.device
+    )
     print(
         f"plain loop: {result['plain_model_epochs_per_s']:.2f} model-epochs/s; stacked "
         f"(chunks of {args.chunk_size}, {args.precision}): "
@@ -113,11 +135,11 @@ def main() -> None:
             precision=args.precision,
         )
         start = time.perf_counter()
-        build_zoo(config, out, workers=args.workers)
+        build_zoo(config, out, workers=args.workers, device=args.device)
         minutes = (time.perf_counter() - start) / 60
         print(
             f"nnenc zoo build --dataset mnist --arch cnn-small --runs {args.build_runs} "
-            f"--epochs {args.build_epochs}: {minutes:.1f} min "
+            f"--epochs {args.build_epochs} --device {args.device}: {minutes:.1f} min "
             f"({args.build_runs * args.build_epochs / (minutes * 60):.2f} model-epochs/s "
             "including checkpoint evaluation and writing)"
         )

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from analysis.config import BenchConfig
 from analysis.jobs import LABEL_NOISE
@@ -38,6 +39,7 @@ def test_every_encoder_gets_a_number_or_n_a_and_the_reference_is_there(tiny_resu
     noise = rows[rows["encoder"] == LABEL_NOISE]
     assert set(noise["target"]) == {"digits", "shapes", "digits-dense"}
     assert {"config", "nnenc_version", "wall_seconds", "peak_rss_mb"} <= set(rows.columns)
+    assert set(rows["device"]) == {"cpu"}
 
 
 def test_the_report_writes_tables_and_figures_from_saved_results(tiny_results):
@@ -58,9 +60,10 @@ def test_a_rerun_skips_finished_jobs_and_redoes_only_missing_ones(tiny_results):
     dropped = (
         (rows["encoder"] == "mlp") & (rows["seed"] == 1) & (rows["experiment"] == "cross-dataset")
     )
-    rows[~dropped].to_csv(table, index=False)
+    # as written before rows named their device: those rows ran on the CPU
+    rows[~dropped].drop(columns="device").to_csv(table, index=False)
     again = run_benchmark(config, ["cross-dataset"], out, workers=1, progress=False, zoo_root=root)
-    assert len(again) == len(rows)
+    assert len(again) == len(rows) and set(again["device"]) == {"cpu"}
     redone = again[(again["encoder"] == "mlp") & (again["seed"] == 1)]
     assert len(redone[redone["experiment"] == "cross-dataset"]) == dropped.sum()
     kept = again[again["encoder"] == "sne"]["finished_at"]
@@ -103,6 +106,18 @@ def test_unknown_names_fail_before_any_work(tiny_results, tmp_path, monkeypatch,
     assert not (tmp_path / "cache").exists() and not (tmp_path / "r").exists()
     assert main(["bench", "cross-dataset", "--preset", "huge"]) == 2
     assert "unknown preset 'huge'; valid: full, quick" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_device_cuda_without_a_gpu_fails_before_any_work(tiny_results, tmp_path, capsys):
+    config = tiny_results[0]
+    preset = tmp_path / "tiny.yaml"
+    preset.write_text(json.dumps(config.raw))
+    out = tmp_path / "r"
+    argv = ["bench", "cross-dataset", "--preset", str(preset), "--out", str(out)]
+    assert main([*argv, "--device", "cuda"]) == 2
+    assert "--device cuda: no CUDA device is available here" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_results_of_another_format_or_configuration_are_refused(tiny_results, tmp_path, capsys):
