@@ -4,11 +4,15 @@ worker process or Ray task (:func:`run_job`), which returns its result rows.
 A job trains one predictor (an encoder, STATNN's trees, or nothing for the label-noise
 reference) on one source zoo with one seed, selects it on the source's validation split, and
 scores it on the test split of each target zoo. A target the encoder cannot read (the flat MLP
-on another architecture) gives a row with status ``n/a`` and the reason.
+on another architecture) gives a row with status ``n/a`` and the reason. Trained predictors are
+saved in the results folder and reused by any later job that would train the same one (another
+experiment with the same encoder, settings, source and seed), so ``in-dist`` after
+``cross-dataset`` trains nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,12 +28,13 @@ from nnenc import load_zoo
 from nnenc.encoders import EncoderInputError, create_encoder
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor
-from nnenc.zoo.atomic import write_csv
+from nnenc.zoo.atomic import write_csv, write_json
 from nnenc.zoo.native import package_version
 
 LABEL_NOISE = "label-noise"
 COST = {"sne": 0, "deepsets": 1, "gmn": 2, "mlp": 3, "statnn": 4, TREES: 5, LABEL_NOISE: 6}
 """Slowest first, so the last jobs to finish are short ones."""
+FIT = "fit.json"
 
 
 @dataclass(frozen=True)
@@ -230,17 +235,7 @@ def run_job(
         tau = kendall_tau(test["test_accuracy_half1"], test["test_accuracy_half2"])
         rows.append({**base, "target": job.source, "status": "ok", "kendall_tau": tau})
     else:
-        train, val, _ = split_of(job.source)
-        predictor = _predictor(job, device)
-        fit_started = time.perf_counter()
-        history = predictor.fit(train, val, progress=False)
-        train_seconds = time.perf_counter() - fit_started
-        fitted = {
-            "val_kendall_tau": float(history["val_kendall_tau"].max()),
-            "epochs_run": len(history),
-            "train_seconds": train_seconds,
-            "n_train": len(train),
-        }
+        predictor, fitted = _trained(job, split_of, zoo_paths, split, Path(out), device)
         for target in job.targets:
             test = split_of(target).test
             row = {**base, **fitted, "target": target, "n_test": len(test)}
@@ -260,6 +255,41 @@ def run_job(
     for row in rows:
         row.update(ended)
     return rows + [{**row, "variant": alias} for alias in job.aliases for row in rows]
+
+
+def training_key(job: Job, zoo_paths: dict[str, str], split: tuple) -> str:
+    """What a job's training depends on (encoder, its effective settings, the source zoo, the
+    split, the seed), hashed: jobs of any experiment with the same key train the same
+    predictor (training is deterministic), so one trains it and the others reuse it."""
+    settings = _effective_settings(job.encoder, job.encoder_config, job.training)
+    spec = [job.encoder, settings, str(zoo_paths[job.source]), list(split), job.seed]
+    return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
+
+
+def _trained(job: Job, split_of, zoo_paths: dict, split: tuple, out: Path, device: str):
+    """(predictor, fit figures): loaded from ``out/predictors/`` when a job with the same
+    :func:`training_key` trained it before, else trained (and saved, unless it is STATNN's
+    trees, which train in seconds and have no saved form)."""
+    folder = out / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_"
+    folder = folder.with_name(folder.name + training_key(job, zoo_paths, split))
+    if (folder / FIT).is_file():  # written last: present = the predictor is complete
+        return PerformancePredictor.load(folder, device=device), json.loads(
+            (folder / FIT).read_text()
+        )
+    train, val, _ = split_of(job.source)
+    predictor = _predictor(job, device)
+    started = time.perf_counter()
+    history = predictor.fit(train, val, progress=False)
+    fitted = {
+        "val_kendall_tau": float(history["val_kendall_tau"].max()),
+        "epochs_run": len(history),
+        "train_seconds": time.perf_counter() - started,
+        "n_train": len(train),
+    }
+    if isinstance(predictor, PerformancePredictor):
+        predictor.save(folder)
+        write_json(fitted, folder / FIT)
+    return predictor, fitted
 
 
 def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predictor) -> None:

@@ -8,6 +8,8 @@ target, seed), beside a ``meta.json`` that says what wrote it.
       results.csv        the table (rewritten atomically after every finished job)
       predictions/       per scored target: model_id, true, predicted  (for scatter plots)
       encodings/         per scored target: the encoder's (n, d) outputs (.npy, for embeddings)
+      predictors/        each trained predictor (safetensors + config, fit.json), reused by jobs
+                         that would train the same one
       tables/, figures/  written by ``nnenc report``
 
 A rerun skips the jobs whose rows are there (resumable). A folder written by another

@@ -2,6 +2,7 @@
 over processes and over Ray), tables, and refusing results folders it cannot read."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -65,9 +66,35 @@ def test_a_rerun_skips_finished_jobs_and_redoes_only_missing_ones(tiny_results):
     again = run_benchmark(config, ["cross-dataset"], out, workers=1, progress=False, zoo_root=root)
     assert len(again) == len(rows) and set(again["device"]) == {"cpu"}
     redone = again[(again["encoder"] == "mlp") & (again["seed"] == 1)]
-    assert len(redone[redone["experiment"] == "cross-dataset"]) == dropped.sum()
+    redone = redone[redone["experiment"] == "cross-dataset"]
+    assert len(redone) == dropped.sum()
     kept = again[again["encoder"] == "sne"]["finished_at"]
     assert set(kept) <= set(rows["finished_at"]), "finished jobs were run again"
+    # the dropped jobs' predictors were saved: scored again, not trained again
+    key = ["source", "target"]
+    before = rows[dropped].set_index(key).sort_index()
+    after = redone.set_index(key).sort_index()
+    assert after["train_seconds"].equals(before["train_seconds"])
+    assert np.allclose(after["kendall_tau"], before["kendall_tau"])
+
+
+def test_experiments_share_a_training_and_each_is_saved_once(tiny_results):
+    _, out, _ = tiny_results
+    rows = ResultsStore(out).rows()
+    sne = rows[(rows["encoder"] == "sne") & (rows["source"] == "digits")]
+    sne = sne[sne["target"] == "digits"].fillna({"variant": ""})
+    sne = sne.set_index(["experiment", "variant", "seed"])["kendall_tau"]
+    # the same encoder, settings, source and seed in three experiments: one predictor
+    for seed in (0, 1):
+        assert sne["cross-dataset", "", seed] == sne["cross-arch", "", seed]
+        assert sne["cross-dataset", "", seed] == sne["ablate", "chunk_size=8", seed]
+    folders = sorted(p.name.split("_")[0] for p in (out / "predictors").iterdir())
+    # sne: digits, shapes, digits-dense, digits at chunk 16; mlp: three sources; x 2 seeds.
+    # STATNN's trees are refitted in seconds and not saved
+    assert folders == ["mlp"] * 6 + ["sne"] * 8
+    assert all(
+        (out / "predictors" / p / "fit.json").is_file() for p in os.listdir(out / "predictors")
+    )
 
 
 def test_the_ablation_runs_on_ray(tiny_results):
