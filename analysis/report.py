@@ -12,6 +12,7 @@ from analysis.tables import (
     ablation_markdown,
     ablation_table,
     cross_dataset_matrix,
+    difference_table,
     summary_table,
 )
 from nnenc.zoo.atomic import atomic_path, write_csv
@@ -43,6 +44,8 @@ def write_report(results: str | Path) -> str:
     if len(summary.mean.columns):
         sections.append(_write_table(tables, "summary", summary))
         plots.task_bars(summary, figures / "tasks")
+        if "sne" in set(rows["encoder"]):
+            sections.append(_write_table(tables, "sne-vs-baselines", difference_table(rows)))
     cross = rows[rows["experiment"] == "cross-dataset"]
     for encoder in sorted(set(cross["encoder"]) - {LABEL_NOISE}):
         matrix = cross_dataset_matrix(rows, encoder)

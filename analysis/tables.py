@@ -27,19 +27,29 @@ class Table:
     mean: pd.DataFrame
     std: pd.DataFrame
     reference: tuple[str, ...] = (LABEL_NOISE,)
+    signed: bool = False
+    """Differences: shown with their sign, and no best in bold."""
+    notes: pd.DataFrame | None = None
+    """Text after a cell's numbers (same shape as ``mean``), e.g. seeds won."""
 
     def cell(self, row, column, bold: bool = False, latex: bool = False) -> str:
         m, s = self.mean.loc[row, column], self.std.loc[row, column]
         if pd.isna(m):
             return "n/a"
         pm = " $\\pm$ " if latex else " ± "
-        text = f"{m:.3f}" if pd.isna(s) else f"{m:.3f}{pm}{s:.3f}"
+        value = f"{m:+.3f}" if self.signed else f"{m:.3f}"
+        text = value if pd.isna(s) else f"{value}{pm}{s:.3f}"
+        if self.notes is not None and isinstance(self.notes.loc[row, column], str):
+            text += f" {self.notes.loc[row, column]}"
         if bold:
             return f"\\textbf{{{text}}}" if latex else f"**{text}**"
         return text
 
     def best(self) -> dict:
-        """Column -> the row with the highest mean (reference rows excluded)."""
+        """Column -> the row with the highest mean (reference rows excluded; none for
+        differences)."""
+        if self.signed:
+            return {}
         candidates = self.mean.drop(index=[r for r in self.reference if r in self.mean.index])
         return {
             c: candidates[c].idxmax() for c in candidates.columns if candidates[c].notna().any()
@@ -82,17 +92,17 @@ def default_variant(rows: pd.DataFrame) -> pd.Series:
     return rows["variant"].isna() | (rows["variant"] == "")
 
 
-def _seed_average(rows: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.Series:
-    """Per encoder: mean over ``pairs`` per seed (NaN if any pair is n/a), as (mean, std)."""
+def _per_seed(rows: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """Seed x encoder: the mean over ``pairs`` (NaN if any pair is n/a)."""
     if rows.empty or not pairs:
-        return pd.Series(dtype=object)
+        return pd.DataFrame()
     wanted = pd.MultiIndex.from_tuples(pairs, names=["source", "target"])
     picked = rows.set_index(["source", "target"])
     picked = picked[picked.index.isin(wanted)].reset_index()
     per_seed = picked.groupby(["encoder", "seed"])[METRIC].agg(
         lambda x: x.mean() if len(x) == len(pairs) and x.notna().all() else np.nan
     )
-    return per_seed.groupby("encoder").agg(["mean", "std"])
+    return per_seed.unstack("encoder")
 
 
 def _pairs(rows: pd.DataFrame, diagonal: bool) -> list[tuple[str, str]]:
@@ -115,9 +125,9 @@ def _scored(rows: pd.DataFrame, experiment: str) -> pd.DataFrame:
     return picked
 
 
-def summary_table(rows: pd.DataFrame) -> Table:
-    """Encoders x tasks: in-distribution, cross-dataset (off-diagonal average), and each
-    cross-architecture direction; Kendall tau, mean ± std over seeds."""
+def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
+    """Task name -> (its rows, the (source, target) pairs it averages): in-distribution,
+    cross-dataset (off-diagonal average), and each cross-architecture direction."""
     columns: dict[str, tuple[pd.DataFrame, list]] = {}
     in_dist = _scored(rows, "in-dist")
     cross = _scored(rows, "cross-dataset")
@@ -130,19 +140,56 @@ def summary_table(rows: pd.DataFrame) -> Table:
     arch = _scored(rows, "cross-arch")
     for pair in sorted(_pairs(arch, diagonal=False)):
         columns[f"{pair[0]} → {pair[1]}"] = (arch, [pair])
+    return columns
+
+
+def summary_table(rows: pd.DataFrame) -> Table:
+    """Encoders x tasks (:func:`_tasks`); Kendall tau, mean ± std over seeds."""
+    columns = _tasks(rows)
     encoders = sorted(
         {e for frame, _ in columns.values() for e in frame["encoder"] if e != LABEL_NOISE}
     )
     mean = pd.DataFrame(index=[*encoders, LABEL_NOISE], columns=list(columns), dtype=float)
     std = mean.copy()
     for name, (frame, pairs) in columns.items():
-        stats = _seed_average(frame[frame["encoder"] != LABEL_NOISE], pairs)
-        for encoder in encoders:
-            if encoder in stats.index:
-                mean.loc[encoder, name], std.loc[encoder, name] = stats.loc[encoder]
+        per_seed = _per_seed(frame[frame["encoder"] != LABEL_NOISE], pairs)
+        for encoder in per_seed.columns:
+            mean.loc[encoder, name] = per_seed[encoder].mean()
+            std.loc[encoder, name] = per_seed[encoder].std()
         noise = _label_noise_for(frame, pairs)
         mean.loc[LABEL_NOISE, name], std.loc[LABEL_NOISE, name] = noise["mean"], noise["std"]
     return Table("Kendall tau on the test split, mean ± std over seeds", mean, std)
+
+
+def difference_table(rows: pd.DataFrame, encoder: str = "sne") -> Table:
+    """``encoder`` minus each other encoder, per task (:func:`_tasks`): the Kendall tau
+    difference paired by seed (same seeds, so the same splits), mean ± std over seeds, and the
+    seeds on which ``encoder`` was ahead. n/a where either cannot run."""
+    columns = _tasks(rows)
+    others = sorted(set(rows["encoder"]) - {encoder, LABEL_NOISE})
+    mean = pd.DataFrame(index=others, columns=list(columns), dtype=float)
+    std, notes = mean.copy(), pd.DataFrame(index=others, columns=list(columns), dtype=object)
+    for name, (frame, pairs) in columns.items():
+        per_seed = _per_seed(frame[frame["encoder"] != LABEL_NOISE], pairs)
+        if encoder not in per_seed:
+            continue
+        for other in others:
+            if other not in per_seed:
+                continue
+            gap = (per_seed[encoder] - per_seed[other]).dropna()
+            if gap.empty:
+                continue
+            mean.loc[other, name], std.loc[other, name] = gap.mean(), gap.std()
+            notes.loc[other, name] = f"({int((gap > 0).sum())}/{len(gap)})"
+    return Table(
+        f"{encoder} minus each encoder, Kendall tau paired by seed: mean ± std over seeds "
+        f"(seeds where {encoder} is ahead)",
+        mean,
+        std,
+        (),
+        signed=True,
+        notes=notes,
+    )
 
 
 def cross_dataset_matrix(rows: pd.DataFrame, encoder: str) -> Table:

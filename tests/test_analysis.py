@@ -14,7 +14,7 @@ from analysis.jobs import LABEL_NOISE
 from analysis.report import write_report
 from analysis.results import ResultsFormatError, ResultsStore
 from analysis.runner import run_benchmark
-from analysis.tables import summary_table
+from analysis.tables import difference_table, summary_table
 from nnenc.cli import main
 
 
@@ -209,3 +209,33 @@ def test_summary_averages_per_seed_then_over_seeds_and_bolds_the_best():
     markdown = table.to_markdown()
     assert "| sne | **0.950 ± 0.000** | **0.500 ± 0.141** |" in markdown
     assert "\\textbf{0.500 $\\pm$ 0.141}" in table.to_latex()
+
+
+def test_the_difference_table_pairs_seeds_and_counts_the_seeds_won():
+    rows = []
+    for seed, (sne, mlp, deepsets) in enumerate(
+        [(0.5, 0.3, 0.6), (0.6, 0.5, 0.5), (0.4, 0.1, 0.6)]
+    ):
+        for encoder, tau in (("sne", sne), ("mlp", mlp), ("deepsets", deepsets)):
+            for source, target in (("x", "y"), ("y", "x"), ("x", "x"), ("y", "y")):
+                rows.append(
+                    {
+                        "experiment": "cross-dataset",
+                        "encoder": encoder,
+                        "variant": np.nan,
+                        "source": source,
+                        "target": target,
+                        "seed": seed,
+                        # the mlp cannot read zoo x: n/a on every pair with target x
+                        "status": "n/a" if encoder == "mlp" and target == "x" else "ok",
+                        "kendall_tau": tau,
+                    }
+                )
+    table = difference_table(pd.DataFrame(rows))
+    gaps = [0.5 - 0.6, 0.6 - 0.5, 0.4 - 0.6]
+    assert table.mean.loc["deepsets", "cross-dataset"] == pytest.approx(np.mean(gaps))
+    assert table.std.loc["deepsets", "cross-dataset"] == pytest.approx(np.std(gaps, ddof=1))
+    assert np.isnan(table.mean.loc["mlp", "cross-dataset"])  # one of its pairs is n/a
+    markdown = table.to_markdown()
+    assert f"| deepsets | {np.mean(gaps):+.3f} ± {np.std(gaps, ddof=1):.3f} (1/3) |" in markdown
+    assert "| mlp | n/a | n/a |" in markdown and "**" not in markdown.split("\n", 1)[1]
