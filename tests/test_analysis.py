@@ -165,6 +165,19 @@ def test_results_of_another_format_or_configuration_are_refused(tiny_results, tm
         run_benchmark(other, ["cross-dataset"], out, workers=1, progress=False)
 
 
+def _cross_dataset_row(encoder, source, target, seed, tau, status="ok") -> dict:
+    return {
+        "experiment": "cross-dataset",
+        "encoder": encoder,
+        "variant": np.nan,
+        "source": source,
+        "target": target,
+        "seed": seed,
+        "status": status,
+        "kendall_tau": tau,
+    }
+
+
 def test_summary_averages_per_seed_then_over_seeds_and_bolds_the_best():
     rows = []
     for seed, (a, b) in enumerate([(0.2, 0.4), (0.4, 0.6)]):
@@ -175,31 +188,9 @@ def test_summary_averages_per_seed_then_over_seeds_and_bolds_the_best():
                 ("x", "x", 0.9),
                 ("y", "y", 0.8),
             ):
-                rows.append(
-                    {
-                        "experiment": "cross-dataset",
-                        "encoder": encoder,
-                        "variant": np.nan,
-                        "source": source,
-                        "target": target,
-                        "seed": seed,
-                        "status": "ok",
-                        "kendall_tau": tau + shift,
-                    }
-                )
+                rows.append(_cross_dataset_row(encoder, source, target, seed, tau + shift))
         for target in ("x", "y"):
-            rows.append(
-                {
-                    "experiment": "cross-dataset",
-                    "encoder": LABEL_NOISE,
-                    "variant": np.nan,
-                    "source": target,
-                    "target": target,
-                    "seed": seed,
-                    "status": "ok",
-                    "kendall_tau": 0.7,
-                }
-            )
+            rows.append(_cross_dataset_row(LABEL_NOISE, target, target, seed, 0.7))
     table = summary_table(pd.DataFrame(rows))
     # sne cross-dataset: seed 0 mean(0.3, 0.5) = 0.4, seed 1 mean(0.5, 0.7) = 0.6
     assert table.mean.loc["sne", "cross-dataset"] == pytest.approx(0.5)
@@ -218,19 +209,9 @@ def test_the_difference_table_pairs_seeds_and_counts_the_seeds_won():
     ):
         for encoder, tau in (("sne", sne), ("mlp", mlp), ("deepsets", deepsets)):
             for source, target in (("x", "y"), ("y", "x"), ("x", "x"), ("y", "y")):
-                rows.append(
-                    {
-                        "experiment": "cross-dataset",
-                        "encoder": encoder,
-                        "variant": np.nan,
-                        "source": source,
-                        "target": target,
-                        "seed": seed,
-                        # the mlp cannot read zoo x: n/a on every pair with target x
-                        "status": "n/a" if encoder == "mlp" and target == "x" else "ok",
-                        "kendall_tau": tau,
-                    }
-                )
+                # the mlp cannot read zoo x: n/a on every pair with target x
+                status = "n/a" if encoder == "mlp" and target == "x" else "ok"
+                rows.append(_cross_dataset_row(encoder, source, target, seed, tau, status))
     table = difference_table(pd.DataFrame(rows))
     gaps = [0.5 - 0.6, 0.6 - 0.5, 0.4 - 0.6]
     assert table.mean.loc["deepsets", "cross-dataset"] == pytest.approx(np.mean(gaps))
