@@ -270,8 +270,8 @@ def _trained(job: Job, split_of, zoo_paths: dict, split: tuple, out: Path, devic
     """(predictor, fit figures): loaded from ``out/predictors/`` when a job with the same
     :func:`training_key` trained it before, else trained (and saved, unless it is STATNN's
     trees, which train in seconds and have no saved form)."""
-    folder = out / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_"
-    folder = folder.with_name(folder.name + training_key(job, zoo_paths, split))
+    key = training_key(job, zoo_paths, split)
+    folder = out / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_{key}"
     if (folder / FIT).is_file():  # written last: present = the predictor is complete
         return PerformancePredictor.load(folder, device=device), json.loads(
             (folder / FIT).read_text()
