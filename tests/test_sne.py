@@ -1,8 +1,12 @@
+from dataclasses import replace
+
 import pytest
 import torch
+from sne_reference import reference_forward
 
 from nnenc import NetworkParams, get_architecture
-from nnenc.encoders import create_encoder
+from nnenc.encoders import create_encoder, work
+from nnenc.encoders.set_layers import SetEncoder
 from nnenc.encoders.sne import pad_chunk
 
 
@@ -32,12 +36,11 @@ def test_pad_chunk_lays_out_each_unit_and_masks_the_padding():
 def test_padding_does_not_change_the_encoding():
     encoder = _sne(chunk_size=32)
     features = encoder.featurize(_network())
-    batch = encoder.collate([features])
-    noisy = dict(batch)
-    noisy["values"] = torch.where(
-        batch["mask"], batch["values"], torch.randn_like(batch["values"]) * 100
+    noise = torch.randn_like(features.values) * 100
+    noisy = replace(features, values=torch.where(features.mask, features.values, noise))
+    torch.testing.assert_close(
+        encoder(encoder.collate([noisy])), encoder(encoder.collate([features]))
     )
-    torch.testing.assert_close(encoder(noisy), encoder(batch))
 
 
 @pytest.mark.parametrize(
@@ -55,7 +58,8 @@ def test_processing_chunks_in_small_groups_gives_the_same_encoding(layer_config,
     """Groups of 3 chunks: in inference every layer of more chunks is streamed through the layer
     encoder (running softmax); with gradients, chunk groups are concatenated."""
     big = _sne(chunk_size=16, **layer_config)
-    small = _sne(chunk_size=16, max_group_elements=16 * 32 * 3, **layer_config)
+    # a chunk's largest temporary: 16 values x 3 * 16 projections
+    small = _sne(chunk_size=16, max_group_elements=16 * 48 * 3, **layer_config)
     small.load_state_dict(big.state_dict())
     assert small.chunk_group == 3
     networks = [_network("cnn-small", 0), _network("mlp", 1)]
@@ -107,3 +111,68 @@ def test_isab_in_slices_equals_isab_at_once():
     sliced.load_state_dict(whole.state_dict())
     x, mask = torch.randn(3, 40, 16), torch.rand(3, 40) > 0.2
     torch.testing.assert_close(sliced(x, mask), whole(x, mask))
+
+
+TODAY_CONFIGS = [
+    {},
+    {"chunk_size": 16, "chunk_pool": "pma", "layer_pool": "max", "network_pool": "sum"},
+    {"chunk_size": 8, "chunk_depth": 2, "layer_set": "sab", "network_set": "isab"},
+    {"chunk_set": "none", "positional": False, "layer_pool": "pma"},
+]
+
+
+@pytest.mark.parametrize("config", TODAY_CONFIGS)
+@pytest.mark.parametrize("layout", ["device", "gpu"])
+@pytest.mark.parametrize("grad", [False, True])
+def test_the_fast_forward_equals_the_forward_of_2026_11_27(config, layout, grad, monkeypatch):
+    """The same weights give the same encodings as the padded, masked forward nnenc had before
+    its sets were bucketed by size (tests/sne_reference.py), on a batch of three architectures,
+    with the CPU's grouping and with the GPU's one call per size (forced here on the CPU)."""
+    if layout == "gpu":
+        monkeypatch.setattr(work, "work_layout", lambda device: work.GPU)
+    encoder = _sne(**config)
+    encoder.embed_value.fit(torch.randn(1000) * 0.05)
+    networks = [_network("cnn-small", 0), _network("mlp", 1), _network("cnn-dense", 2)]
+    features = [encoder.featurize(n) for n in networks]
+    with torch.set_grad_enabled(grad):
+        fast = encoder(encoder.collate(features))
+        today = reference_forward(encoder, features)
+    torch.testing.assert_close(fast, today, atol=1e-5, rtol=1e-5)
+    if grad:  # and the same gradients, so training follows the same path
+        weights = torch.randn_like(fast)
+        parameters = [p for p in encoder.parameters() if p.requires_grad]
+        fast_grads = torch.autograd.grad((fast * weights).sum(), parameters, allow_unused=True)
+        today_grads = torch.autograd.grad((today * weights).sum(), parameters, allow_unused=True)
+        for a, b in zip(fast_grads, today_grads, strict=True):
+            assert (a is None) == (b is None)
+            if a is not None:
+                torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_a_gpu_layout_encodes_each_size_in_one_call_and_a_cpu_layout_in_groups(monkeypatch):
+    """Forced on the CPU: the GPU layout sends every chunk of one length through the chunk
+    encoder at once; the CPU layout cuts the same chunks into groups of ``chunk_group``."""
+    calls = []
+    forward = SetEncoder.forward
+
+    def counted(self, x, mask=None):
+        calls.append(len(x))
+        return forward(self, x, mask)
+
+    monkeypatch.setattr(SetEncoder, "forward", counted)
+    networks = [_network("cnn-small", seed) for seed in range(40)]
+    encoder = _sne(chunk_size=32, hidden=32, heads=4)
+    batch = encoder.collate([encoder.featurize(n) for n in networks])
+    # per network: 128 full chunks (32 values), 42 of 17 and 16 of 10; layers of 80 chunks
+    # (conv2, conv3), 16 (conv1) and 10 (the dense layer); networks of 4 layers
+    with torch.no_grad():
+        encoder(batch)
+    assert encoder.chunk_group == 1024
+    chunk_calls, layer_calls, network_calls = calls[:-4], calls[-4:-1], calls[-1:]
+    assert chunk_calls == [1024] * 5 + [40 * 42, 40 * 16]
+    assert layer_calls == [80, 40, 40] and network_calls == [40]
+    calls.clear()
+    monkeypatch.setattr(work, "work_layout", lambda device: work.GPU)
+    with torch.no_grad():
+        encoder(batch)
+    assert calls[:-4] == [40 * 128, 40 * 42, 40 * 16] and calls[-4:] == layer_calls + network_calls

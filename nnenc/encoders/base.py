@@ -49,8 +49,9 @@ class WeightEncoder(nn.Module):
         the predictor before training; saved with the weights). Default: nothing to fit."""
 
     def batch_to(self, batch: Any, device: torch.device | str) -> Any:
-        """Move a collated batch to ``device`` (dicts of tensors by default)."""
-        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        """Move a collated batch to ``device``: a dict whose values are tensors, or objects
+        with a ``to(device)`` method, are moved; other values are kept as they are."""
+        return {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
 
     def encode(self, networks: Sequence[NetworkParams]) -> torch.Tensor:
         """Featurize, collate and encode: ``(len(networks), out_dim)``."""

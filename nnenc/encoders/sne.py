@@ -9,15 +9,18 @@ and norm are refused.
 forward (three levels, one :class:`~nnenc.encoders.set_layers.SetEncoder` each):
 
 1. chunk: each chunk is a set of scalars, embedded ``R -> R^d``, encoded set-to-set then
-   set-to-vector into one vector. Chunks are processed in groups of bounded size, so memory is
-   set by ``chunk_size``, not by the largest layer.
+   set-to-vector into one vector.
 2. layer: a layer's chunk vectors, plus positional encodings of each chunk's place (unit and
    piece index), the layer's index and the layer's type, are encoded into a layer vector.
 3. network: the layer vectors (plus layer index and type encodings) are encoded into the network
    vector, projected to ``out_dim``.
 
-Padding is masked at every level, so neither the chunk padding nor the padding that batching
-networks of different sizes needs changes an encoding.
+At every level, the sets of one size (chunks of as many real values, layers of as many chunks,
+networks of as many layers) go through together, unpadded, in groups sized for the device
+(:class:`~nnenc.encoders.set_buckets.SetBuckets`, :mod:`nnenc.encoders.work`): neither the
+chunk padding nor batching networks of different sizes changes an encoding, and no work is
+spent on padding. In inference, a layer larger than one group is streamed, so memory is set by
+``chunk_size``, not by the largest layer.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from nnenc.encoders import work
 from nnenc.encoders.base import EncoderInputError, WeightEncoder, register_encoder
 from nnenc.encoders.inputs import ValueEmbedding, sinusoidal
+from nnenc.encoders.set_buckets import SetBuckets
 from nnenc.encoders.set_layers import SetEncoder
+from nnenc.encoders.work import WorkLayout
 from nnenc.params import LAYER_KINDS, Layer, NetworkParams
 
 READABLE_KINDS = ("conv", "linear", "norm")
@@ -102,17 +108,17 @@ def _join(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     return tensors[0] if len(tensors) == 1 else torch.cat(list(tensors))
 
 
-def _pad_segments(x: torch.Tensor, segment: torch.Tensor, n_segments: int):
-    """Rows of ``x`` grouped by sorted ``segment`` ids -> ``(n_segments, longest, d)`` + mask."""
-    counts = torch.bincount(segment, minlength=n_segments)
-    starts = torch.cumsum(counts, 0) - counts
-    position = torch.arange(len(segment), device=x.device) - starts[segment]
-    longest = int(counts.max())
-    out = x.new_zeros(n_segments, longest, x.shape[-1])
-    mask = torch.zeros(n_segments, longest, dtype=torch.bool, device=x.device)
-    out[segment, position] = x
-    mask[segment, position] = True
-    return out, mask
+def chunk_lengths(mask: torch.Tensor) -> torch.Tensor:
+    """``(C, chunk_size)`` masks -> ``(C,)`` real parameters per chunk; a mask that is not a
+    prefix (real values first, then padding, as :func:`pad_chunk` lays them out) is refused."""
+    lengths = mask.sum(1)
+    prefix = torch.arange(mask.shape[1]) < lengths[:, None]
+    if not torch.equal(prefix, mask):
+        raise EncoderInputError(
+            "chunk masks must mark a prefix of each chunk (real values first, then padding), "
+            "as pad_chunk lays them out"
+        )
+    return lengths
 
 
 @register_encoder
@@ -134,9 +140,10 @@ class SNE(WeightEncoder):
         positional: add positional encodings (chunk place, layer index) and layer-type
             embeddings; off, SNE sees each level as an unordered set.
         inducing: inducing points of ISAB blocks.
-        max_group_elements: bound on ``chunks x chunk_size x width`` processed at once at the
-            chunk level (the working-memory bound; 2**19 is 256 chunks at the defaults, and was
-            faster than 2**22 on a 2-core CPU: the group stays in cache).
+        max_group_elements: bound on the floats in the largest temporary of one group of sets
+            (the working-memory bound); ``None`` sizes groups for the device
+            (:mod:`nnenc.encoders.work`: 1,024 chunks at the defaults on a CPU, a whole batch on
+            a GPU). Speed only: every value gives the same encodings.
         log_values: give each value as (scaled value, log-magnitude) rather than the
             scaled value alone (see :mod:`nnenc.encoders.inputs`).
     """
@@ -161,7 +168,7 @@ class SNE(WeightEncoder):
         network_pool: str = "mean",
         positional: bool = True,
         inducing: int = 16,
-        max_group_elements: int = 2**19,
+        max_group_elements: int | None = None,
         log_values: bool = True,
     ):
         super().__init__()
@@ -195,7 +202,9 @@ class SNE(WeightEncoder):
         self.check_network(params)
         return pad_chunk(params, self.chunk_size)
 
-    def collate(self, features: Sequence[ChunkedNetwork]) -> dict[str, torch.Tensor]:
+    def collate(self, features: Sequence[ChunkedNetwork]) -> dict:
+        """Join features into a batch, and group its chunks, layers and networks by size
+        (:class:`~nnenc.encoders.set_buckets.SetBuckets`) so that every level runs unpadded."""
         if not features:
             raise EncoderInputError("cannot collate an empty list of networks")
         layer_offset, chunk_layer, layer_network, layer_index = 0, [], [], []
@@ -205,115 +214,112 @@ class SNE(WeightEncoder):
             layer_network.append(torch.full((n_layers,), n))
             layer_index.append(torch.arange(n_layers))
             layer_offset += n_layers
+        values = _join([f.values for f in features])
+        lengths = chunk_lengths(_join([f.mask for f in features]))
+        chunk_layer = _join(chunk_layer)
+        layer_network = _join(layer_network)
         return {
-            "values": _join([f.values for f in features]),
-            "mask": _join([f.mask for f in features]),
-            "chunk_layer": _join(chunk_layer),
+            "values": values,
+            "lengths": lengths,
+            "chunk_layer": chunk_layer,
             "unit": _join([f.unit for f in features]),
             "piece": _join([f.piece for f in features]),
             "layer_kind": _join([f.layer_kind for f in features]),
-            "layer_network": _join(layer_network),
+            "layer_network": layer_network,
             "layer_index": _join(layer_index),
+            "chunk_buckets": self.chunk_buckets(lengths, torch.arange(len(lengths))),
+            "layer_buckets": SetBuckets.of(torch.bincount(chunk_layer, minlength=layer_offset)),
+            "network_buckets": SetBuckets.of(torch.bincount(layer_network)),
         }
+
+    def chunk_buckets(self, lengths: torch.Tensor, chunks: torch.Tensor) -> SetBuckets:
+        """The chunks ``chunks`` of a batch, of ``lengths`` real values each, as sets of their
+        values (rows of the batch's flattened ``values``)."""
+        return SetBuckets.of(lengths, chunks * self.chunk_size)
+
+    def work_layout(self) -> WorkLayout:
+        """How this encoder's sets run on its device (:mod:`nnenc.encoders.work`), with
+        ``max_group_elements`` in place of the device's group bound where it is set."""
+        first = next(self.parameters())
+        layout = work.work_layout(first.device)
+        if self.max_group_elements is None:
+            return layout
+        return replace(layout, group_elements=self.max_group_elements)
 
     @property
     def chunk_group(self) -> int:
-        """Chunks encoded at once: ``max_group_elements`` over one chunk's working set."""
-        per_chunk = self.chunk_size * max(self.chunk_size, 2 * self.hidden)
-        return max(1, self.max_group_elements // per_chunk)
+        """Full chunks encoded at once on this encoder's device."""
+        size = self.chunk_encoder.temporary_elements(self.chunk_size)
+        return self.work_layout().sets_per_group(size)
 
-    def encode_chunks(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``(C, chunk_size)`` -> ``(C, hidden)``, in groups of bounded size.
+    def encode_chunks(self, values: torch.Tensor, buckets: SetBuckets) -> torch.Tensor:
+        """Chunk encodings ``(C, hidden)`` of the chunks ``buckets`` indexes in the padded
+        ``values`` ``(C_batch, chunk_size)``: a chunk length at a time, in device-sized groups."""
+        return buckets.encode(
+            lambda chunk_values: self.chunk_encoder(self.embed_value(chunk_values)),
+            values.view(-1),
+            self.chunk_encoder.temporary_elements,
+            self.work_layout(),
+        )
 
-        The output is allocated once and filled group by group: small per-group results kept
-        between the large freed temporaries fragmented the heap (2.3 GB resident for one
-        10.7M-parameter network, against ~0.1 GB for one group).
-        """
-        group = self.chunk_group
-        if len(values) <= group:
-            return self.chunk_encoder(self.embed_value(values), mask)
-        chunks = [
-            (start, values[start : start + group], mask[start : start + group])
-            for start in range(0, len(values), group)
-        ]
-        if torch.is_grad_enabled():  # autograd keeps every group's activations anyway
-            return torch.cat([self.chunk_encoder(self.embed_value(v), m) for _, v, m in chunks])
-        out = values.new_empty(len(values), self.hidden)
-        for start, v, m in chunks:
-            out[start : start + len(v)] = self.chunk_encoder(self.embed_value(v), m)
-        return out
-
-    def _encode_segments(
-        self, encoder: SetEncoder, x: torch.Tensor, segment: torch.Tensor, n_segments: int
-    ) -> torch.Tensor:
-        """Encode the sets ``x`` grouped by sorted ``segment``, padding together only as many
-        consecutive sets as fit in ``max_group_elements`` (one huge layer is encoded alone)."""
-        counts = torch.bincount(segment, minlength=n_segments).tolist()
-        out, first, start = [], 0, 0
-        while first < n_segments:
-            last, longest = first, 0
-            while last < n_segments:
-                longer = max(longest, counts[last])
-                if (
-                    last > first
-                    and (last - first + 1) * longer * self.hidden > self.max_group_elements
-                ):
-                    break
-                longest, last = longer, last + 1
-            size = sum(counts[first:last])
-            rows = x[start : start + size]
-            padded, mask = _pad_segments(rows, segment[start : start + size] - first, last - first)
-            out.append(encoder(padded, mask))
-            first, start = last, start + size
-        return torch.cat(out)
-
-    def layer_inputs(self, batch: dict[str, torch.Tensor], rows: slice | torch.Tensor):
-        """The layer level's inputs for chunk ``rows`` of a batch: chunk encodings plus the
-        positional encodings of the chunk's place, layer index and layer type, projected."""
-        chunks = self.encode_chunks(batch["values"][rows], batch["mask"][rows])
+    def layer_inputs(self, batch: dict, chunks: torch.Tensor | None = None) -> torch.Tensor:
+        """The layer level's inputs for the batch's chunks ``chunks`` (default all, in order):
+        chunk encodings plus the positional encodings of each chunk's place, layer index and
+        layer type, projected."""
+        if chunks is None:
+            rows: slice | torch.Tensor = slice(None)
+            buckets = batch["chunk_buckets"]
+        else:
+            rows = chunks
+            buckets = self.chunk_buckets(batch["lengths"][chunks], chunks)
+        encoded = self.encode_chunks(batch["values"], buckets)
         if self.positional:
             layer_of_chunk = batch["chunk_layer"][rows]
-            chunks = (
-                chunks
+            encoded = (
+                encoded
                 + sinusoidal(batch["unit"][rows], self.hidden)
                 + sinusoidal(batch["piece"][rows], self.hidden)
                 + sinusoidal(batch["layer_index"][layer_of_chunk], self.hidden)
                 + self.kind_embedding(batch["layer_kind"][layer_of_chunk])
             )
-        return self.to_layer(chunks)
+        return self.to_layer(encoded)
 
-    def encode_layers(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def encode_layers(self, batch: dict) -> torch.Tensor:
         """``(n_layers, hidden)`` layer encodings of a collated batch.
 
         In inference, a layer of more chunks than one chunk group is streamed: its chunks are
         encoded group by group into the layer encoder (:meth:`SetEncoder.encode_groups`), so
         memory does not grow with the layer (the chunk level runs once per pass: twice with the
-        default one ISAB block). Other layers are padded together in bounded groups.
+        default one ISAB block). Other layers go through a layer size at a time.
         """
         chunk_layer = batch["chunk_layer"]
         n_layers = len(batch["layer_kind"])
         counts = torch.bincount(chunk_layer, minlength=n_layers)
         group = self.chunk_group
         streamed = counts > group
+        layout = self.work_layout()
+        size_of = self.layer_encoder.temporary_elements
         if torch.is_grad_enabled() or not self.layer_encoder.streams or not streamed.any():
-            return self._encode_segments(
-                self.layer_encoder, self.layer_inputs(batch, slice(None)), chunk_layer, n_layers
+            return batch["layer_buckets"].encode(
+                self.layer_encoder, self.layer_inputs(batch), size_of, layout
             )
         out = batch["values"].new_empty(n_layers, self.hidden)
-        padded = ~streamed
-        if padded.any():
-            rows = padded[chunk_layer].nonzero().squeeze(1)
-            segment = torch.unique_consecutive(chunk_layer[rows], return_inverse=True)[1]
-            out[padded] = self._encode_segments(
-                self.layer_encoder, self.layer_inputs(batch, rows), segment, int(padded.sum())
+        whole = ~streamed
+        if whole.any():
+            chunks = whole[chunk_layer].nonzero().squeeze(1)
+            buckets = SetBuckets.of(counts[whole])
+            out[whole] = buckets.encode(
+                self.layer_encoder, self.layer_inputs(batch, chunks), size_of, layout
             )
         starts = (torch.cumsum(counts, 0) - counts).tolist()
+        device = chunk_layer.device
         for layer in streamed.nonzero().flatten().tolist():
             first, last = starts[layer], starts[layer] + int(counts[layer])
 
             def groups(first=first, last=last):
                 for start in range(first, last, group):
-                    yield self.layer_inputs(batch, slice(start, min(start + group, last)))
+                    chunks = torch.arange(start, min(start + group, last), device=device)
+                    yield self.layer_inputs(batch, chunks)
 
             out[layer] = self.layer_encoder.encode_groups(groups)
         return out
@@ -323,22 +329,26 @@ class SNE(WeightEncoder):
         layers: torch.Tensor,
         layer_index: torch.Tensor,
         layer_kind: torch.Tensor,
-        layer_network: torch.Tensor,
+        network_buckets: SetBuckets,
     ) -> torch.Tensor:
         """Layer encodings ``(n_layers, hidden)`` -> network encodings ``(B, out_dim)``."""
         if self.positional:
             layers = layers + sinusoidal(layer_index, self.hidden) + self.kind_embedding(layer_kind)
-        n_networks = int(layer_network.max()) + 1
-        padded, mask = _pad_segments(self.to_network(layers), layer_network, n_networks)
-        return self.project(self.network_encoder(padded, mask))
+        encoded = network_buckets.encode(
+            self.network_encoder,
+            self.to_network(layers),
+            self.network_encoder.temporary_elements,
+            self.work_layout(),
+        )
+        return self.project(encoded)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(self, batch: dict) -> torch.Tensor:
         """A collated batch -> ``(B, out_dim)``."""
         return self.encode_networks(
             self.encode_layers(batch),
             batch["layer_index"],
             batch["layer_kind"],
-            batch["layer_network"],
+            batch["network_buckets"],
         )
 
     def _streams(self, params: NetworkParams) -> bool:
@@ -384,16 +394,10 @@ class SNE(WeightEncoder):
                         bias=None if layer.bias is None else layer.bias[first : first + units],
                     )
                     chunks = pad_chunk(NetworkParams((part,), params.architecture), self.chunk_size)
-                    batch = {
-                        "values": chunks.values,
-                        "mask": chunks.mask,
-                        "chunk_layer": chunks.layer,
-                        "unit": chunks.unit + first,
-                        "piece": chunks.piece,
-                        "layer_kind": chunks.layer_kind,
-                        "layer_index": torch.tensor([index]),
-                    }
-                    yield self.layer_inputs(self.batch_to(batch, device), slice(None))
+                    batch = self.collate([chunks])
+                    batch["unit"] = chunks.unit + first
+                    batch["layer_index"] = torch.tensor([index])
+                    yield self.layer_inputs(self.batch_to(batch, device))
 
             vectors.append(self.layer_encoder.encode_groups(groups))
         n_layers = len(params)
@@ -402,5 +406,5 @@ class SNE(WeightEncoder):
             torch.stack(vectors),
             torch.arange(n_layers, device=device),
             kinds,
-            torch.zeros(n_layers, dtype=torch.long, device=device),
+            SetBuckets.of(torch.tensor([n_layers])).to(device),
         )[0]
