@@ -24,6 +24,8 @@ from nnenc.encoders import encoder_names
 EXPERIMENTS = ("in-dist", "cross-dataset", "cross-arch", "ablate")
 TREES = StatnnTrees.encoder_name
 """STATNN with gradient-boosted trees: not an encoder, but a predictor the benchmark runs."""
+LABEL_NOISE = "label-noise"
+"""The label-noise reference's rows: Kendall tau between the two half-test-set accuracies."""
 ABLATION_FACTORS = ("chunk_size", "pooling", "positional", "logit_invariance")
 
 

@@ -23,15 +23,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from analysis.config import TREES, BenchConfig
+from analysis.config import LABEL_NOISE, TREES, BenchConfig
+from analysis.results import FIXED_PRECISION
 from nnenc import load_zoo
 from nnenc.encoders import EncoderInputError, create_encoder
 from nnenc.metrics import kendall_tau, prediction_metrics
+from nnenc.precision import resolve_precision
 from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor
 from nnenc.zoo.atomic import write_csv, write_json
 from nnenc.zoo.native import package_version
 
-LABEL_NOISE = "label-noise"
 COST = {"sne": 0, "deepsets": 1, "gmn": 2, "mlp": 3, "statnn": 4, TREES: 5, LABEL_NOISE: 6}
 """Slowest first, so the last jobs to finish are short ones."""
 FIT = "fit.json"
@@ -257,11 +258,16 @@ def run_job(
     return rows + [{**row, "variant": alias} for alias in job.aliases for row in rows]
 
 
-def training_key(job: Job, zoo_paths: dict[str, str], split: tuple) -> str:
-    """What a job's training depends on (encoder, its effective settings, the source zoo, the
-    split, the seed), hashed: jobs of any experiment with the same key train the same
-    predictor (training is deterministic), so one trains it and the others reuse it."""
-    settings = _effective_settings(job.encoder, job.encoder_config, job.training)
+def training_key(job: Job, zoo_paths: dict[str, str], split: tuple, device: str = "cpu") -> str:
+    """What a job's training depends on (encoder, its effective settings with the precision
+    resolved for ``device``, the source zoo, the split, the seed), hashed: jobs of any
+    experiment with the same key train the same predictor (training is deterministic), so one
+    trains it and the others reuse it."""
+    training = job.training
+    if job.encoder not in (TREES, LABEL_NOISE):
+        requested = {**TRAINING_DEFAULTS, **training}["precision"]
+        training = {**training, "precision": resolve_precision(requested, device)}
+    settings = _effective_settings(job.encoder, job.encoder_config, training)
     spec = [job.encoder, settings, str(zoo_paths[job.source]), list(split), job.seed]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
 
@@ -270,7 +276,7 @@ def _trained(job: Job, split_of, zoo_paths: dict, split: tuple, out: Path, devic
     """(predictor, fit figures): loaded from ``out/predictors/`` when a job with the same
     :func:`training_key` trained it before, else trained (and saved, unless it is STATNN's
     trees, which train in seconds and have no saved form)."""
-    key = training_key(job, zoo_paths, split)
+    key = training_key(job, zoo_paths, split, device)
     folder = out / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_{key}"
     if (folder / FIT).is_file():  # written last: present = the predictor is complete
         return PerformancePredictor.load(folder, device=device), json.loads(
@@ -281,6 +287,7 @@ def _trained(job: Job, split_of, zoo_paths: dict, split: tuple, out: Path, devic
     started = time.perf_counter()
     history = predictor.fit(train, val, progress=False)
     fitted = {
+        "precision": getattr(predictor, "precision", FIXED_PRECISION[TREES]),
         "val_kendall_tau": float(history["val_kendall_tau"].max()),
         "epochs_run": len(history),
         "train_seconds": time.perf_counter() - started,

@@ -23,9 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.config import LABEL_NOISE, TREES
 from nnenc.zoo.atomic import write_csv, write_json
 from nnenc.zoo.native import package_version
 
+FIXED_PRECISION = {TREES: "fp64", LABEL_NOISE: ""}
+"""The ``precision`` of rows whose predictor is not a torch model (every other row names the
+precision its predictor computed in; rows written before that trained in fp32)."""
 FORMAT = "nnenc-results"
 FORMAT_VERSION = 1
 KEY = ["experiment", "encoder", "variant", "source", "seed"]
@@ -90,6 +94,11 @@ class ResultsStore:
         )
         if not self._rows.empty and "device" not in self._rows:
             self._rows["device"] = "cpu"  # written before rows named their device: CPU only
+        if not self._rows.empty and "precision" not in self._rows:
+            # written before rows named their precision: torch predictors trained in fp32
+            self._rows["precision"] = self._rows["encoder"].map(
+                lambda encoder: FIXED_PRECISION.get(encoder, "fp32")
+            )
 
     def rows(self) -> pd.DataFrame:
         return self._rows.copy()

@@ -45,7 +45,7 @@ def run_benchmark(
         workers: local worker processes (each job in one; ignored with ``ray_address``).
         threads: torch threads per job.
         ray_address: run jobs as Ray tasks (``"auto"``, ``"ray://HOST:PORT"``, ``"local"``).
-        zoo_root: where built zoos are cached (default: :func:`analysis.zoos.cache_dir`).
+        zoo_root: where built zoos are cached (default: :func:`nnenc.cache.cache_dir`).
         device: ``"cpu"`` or ``"cuda"``: where zoos are built and predictors trained (recorded in
             each row; it is not part of a row's key, so a run may be finished on another device).
     """

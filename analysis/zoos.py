@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from nnenc.builder.build import BuildConfig, build_zoo
+from nnenc.cache import cache_dir
 from nnenc.zoo import detect_format
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("NNENC_CACHE", Path.home() / ".cache" / "nnenc"))
 
 
 def build_spec(spec: dict) -> BuildConfig:
@@ -28,12 +24,13 @@ def build_spec(spec: dict) -> BuildConfig:
 
 
 def zoo_location(name: str, spec: dict, root: Path | None = None) -> Path:
-    """Where zoo ``name`` is (a given path) or will be built (the cache)."""
+    """Where zoo ``name`` is (a given path) or will be built (the cache). A build's folder is
+    named by its settings as the preset gives them (precision ``auto`` unresolved): a zoo built
+    on one machine is reused on another, and its manifest says which precision built it."""
     if "path" in spec:
         return Path(spec["path"]).expanduser()
-    digest = hashlib.sha256(
-        json.dumps(build_spec(spec).to_dict(), sort_keys=True).encode()
-    ).hexdigest()[:10]
+    config = build_spec(spec)
+    digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
     return (root or cache_dir()) / "zoos" / f"{name}-{digest}"
 
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from nnenc.encoders import EncoderInputError, WeightEncoder, register_encoder
+from nnenc.encoders import EncoderInputError, WeightEncoder, register_encoder, work
 from nnenc.encoders.inputs import ValueEmbedding, sinusoidal
+from nnenc.encoders.set_buckets import SetBuckets
 from nnenc.params import LAYER_KINDS, NetworkParams
 
 POOLINGS = ("mean", "sum")
@@ -92,29 +93,53 @@ class DeepSets(WeightEncoder):
         self.embed_value.fit(torch.cat([f.values for f in features]))
 
     def collate(self, features: Sequence[ParameterSet]) -> dict[str, torch.Tensor]:
+        """Join features into a batch. What an element knows of its place (layer index and
+        kind, weight or bias, relative depth) is the same for every element of one
+        (network, layer, role) *slot*: the batch gives each element its slot, and each slot its
+        place, so the place encodings are computed per slot, not per element."""
         if not features:
             raise EncoderInputError("cannot collate an empty list of networks")
+        slot, slot_layer, slot_kind, slot_bias, slot_depth, first = [], [], [], [], [], 0
+        for f in features:
+            n_layers = len(f.layer_kind)
+            slot.append(f.layer * 2 + f.is_bias + first)
+            slot_layer.append(torch.arange(n_layers).repeat_interleave(2))
+            slot_kind.append(f.layer_kind.repeat_interleave(2))
+            slot_bias.append(torch.tensor([0, 1]).repeat(n_layers))
+            slot_depth.append(slot_layer[-1] / max(n_layers - 1, 1))
+            first += 2 * n_layers
         sizes = torch.tensor([len(f.values) for f in features])
         return {
             "values": torch.cat([f.values for f in features]),
-            "kind": torch.cat([f.layer_kind[f.layer] for f in features]),
-            "layer": torch.cat([f.layer for f in features]),
-            "depth": torch.cat([f.layer / max(len(f.layer_kind) - 1, 1) for f in features]),
-            "is_bias": torch.cat([f.is_bias for f in features]),
-            "network": torch.repeat_interleave(torch.arange(len(features)), sizes),
-            "sizes": sizes,
+            "slot": torch.cat(slot),
+            "slot_layer": torch.cat(slot_layer),
+            "slot_kind": torch.cat(slot_kind),
+            "slot_is_bias": torch.cat(slot_bias),
+            "slot_depth": torch.cat(slot_depth),
+            "networks": SetBuckets.of(sizes),
         }
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        elements = self.phi(
-            self.embed_value(batch["values"])
-            + self.kind(batch["kind"])
-            + self.role(batch["is_bias"])
-            + sinusoidal(batch["layer"], self.hidden)
-            + self.depth(batch["depth"].unsqueeze(-1).float())
+    def places(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(n_slots, hidden)``: layer kind, role, layer index and relative depth, encoded."""
+        return (
+            self.kind(batch["slot_kind"])
+            + self.role(batch["slot_is_bias"])
+            + sinusoidal(batch["slot_layer"], self.hidden)
+            + self.depth(batch["slot_depth"].unsqueeze(-1).float())
         )
-        pooled = elements.new_zeros(len(batch["sizes"]), self.hidden)
-        pooled.index_add_(0, batch["network"], elements)
-        if self.pooling == "mean":
-            pooled = pooled / batch["sizes"].unsqueeze(-1).to(pooled.dtype)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        places = self.places(batch)
+        pool = torch.mean if self.pooling == "mean" else torch.sum
+
+        def encode(values: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
+            return pool(self.phi(self.embed_value(values) + places[slot]), dim=1)
+
+        pooled = batch["networks"].encode(
+            encode,
+            batch["values"],
+            batch["slot"],
+            temporary_elements=lambda size: size * self.hidden,
+            layout=work.work_layout(batch["values"].device),
+        )
         return self.rho(pooled)

@@ -1,30 +1,45 @@
-"""Benchmark: training time per epoch and peak memory of every encoder on a 1,000-network zoo.
+"""Benchmark: training and inference speed, peak memory and achieved FLOP/s of every encoder on a
+1,000-network zoo, against the code of an earlier commit in the same run.
 
-Each encoder (with its defaults) is trained in a fresh process by ``PerformancePredictor`` for
-``--epochs`` epochs (batch 32, early stopping off) on the same 80/10/10 split by run; STATNN's
-gradient-boosted trees are fitted once. Printed per encoder: featurizing time (all networks),
-seconds per training epoch (mean over epochs, validation included), the process's peak RSS, and
-the validation Kendall tau reached (a sanity figure after a short training, not a comparison).
+Each encoder (with its defaults, precision included) is trained in a fresh process by
+``PerformancePredictor`` for ``--epochs`` epochs (batch 32, early stopping off) on the same
+80/10/10 split by run; STATNN's gradient-boosted trees are fitted once. Printed per encoder:
+training networks/s (training networks over the mean seconds of an epoch, its validation pass
+included), inference networks/s (the encoder's forward on the validation and test networks in
+batches of 32, features made beforehand as the data pipeline does, best of 3 passes), the FLOP/s
+both achieve (FLOPs counted by ``torch.utils.flop_counter`` on one batch: matrix products and
+attention) as a fraction of this machine's measured matrix-product peak in the precision the
+predictor computes in, the process's peak RSS, and the validation Kendall tau reached (a
+sanity figure after a short training, not a comparison).
+
+``--baseline REF`` measures the same encoders with nnenc as it was at git commit ``REF`` (a
+worktree under ``bench-data/worktrees/``, made once), in the same run, and prints the speedups.
 
 The default zoo is the final checkpoints of the README's 1,000-run ``mnist`` build
 (``nnenc zoo build --dataset mnist --arch cnn-small --runs 1000 --epochs 5 --out
 bench-data/mnist-1000``): 1,000 networks, one per run.
 
     python benchmarks/encoders_train.py [--zoo bench-data/mnist-1000] [--epochs 3]
-        [--device cuda] [--checkpoints all]
+        [--encoders sne deepsets] [--baseline 26cda78] [--device cuda] [--checkpoints all]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
+from machine_peak import describe, flops_line, peaks
+
+ROOT = Path(__file__).resolve().parents[1]
 MEASURE = r"""
 import json, sys, time
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 import nnenc
 from nnenc.predictor import PerformancePredictor
 from baselines.statnn import StatnnTrees
@@ -41,6 +56,11 @@ zoo = nnenc.load_zoo(path).filter(finite=True)
 if not every_checkpoint:
     zoo = zoo.filter(epoch=int(zoo.metrics["epoch"].max()))
 train, val, test = zoo.split((0.8, 0.1, 0.1), seed=0)
+
+def sync():
+    if device == "cuda":
+        torch.cuda.synchronize()
+
 if name == "statnn-trees":
     predictor = StatnnTrees(seed=0)
 else:
@@ -49,29 +69,85 @@ else:
     )
 start = time.perf_counter()
 history = predictor.fit(train, val, progress=False)
-if device == "cuda":
-    torch.cuda.synchronize()
+sync()
 total = time.perf_counter() - start
-gpu_mb = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else 0.0
-epoch_seconds = float(history["seconds"].mean())
-print(json.dumps({
-    "encoder": name, "networks": len(zoo), "train": len(train),
-    "fit_seconds": total, "epoch_seconds": epoch_seconds,
+result = {
+    "encoder": name, "networks": len(zoo), "train": len(train), "fit_seconds": total,
+    "epoch_seconds": float(history["seconds"].mean()),
     "featurize_seconds": total - float(history["seconds"].sum()),
-    "peak_rss_mb": peak_mb(), "peak_gpu_mb": gpu_mb,
     "val_tau": float(history["val_kendall_tau"].max()),
-}))
+    "precision": getattr(predictor, "precision", "fp32"),
+}
+if name != "statnn-trees":
+    encoder = predictor.encoder
+    batch = lambda feats: encoder.batch_to(encoder.collate(feats), device)
+    train_feats = [encoder.featurize(n) for n in list(train)[:32]]
+    targets = torch.tensor(train.metrics["test_accuracy"].to_numpy()[:32], dtype=torch.float32, device=device)
+    predictor.train()
+    with FlopCounterMode(display=False) as counter:
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(predictor(batch(train_feats)), targets)
+        loss.backward()
+    result["train_flops_per_network"] = counter.get_total_flops() / len(train_feats)
+    predictor.eval()
+    feats = [encoder.featurize(n) for n in [*val, *test]]
+    def encode_all():
+        for i in range(0, len(feats), 32):
+            predictor(batch(feats[i : i + 32]))
+        sync()
+    with torch.no_grad():
+        with FlopCounterMode(display=False) as counter:
+            predictor(batch(feats[:32]))
+        result["encode_flops_per_network"] = counter.get_total_flops() / 32
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            encode_all()
+            best = min(best, time.perf_counter() - start)
+    result["encode_networks_per_s"] = len(feats) / best
+result["peak_rss_mb"] = peak_mb()
+result["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else 0.0
+print(json.dumps(result))
 """
 
 
-def measure(zoo: str, name: str, epochs: int, threads: int, device: str, checkpoints: str) -> dict:
+def worktree(ref: str) -> Path:
+    """A checkout of git ``ref`` under ``bench-data/worktrees`` (made once)."""
+    folder = ROOT / "bench-data" / "worktrees" / ref
+    if not folder.exists():
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), ref],
+            check=True,
+            capture_output=True,
+        )
+    return folder
+
+
+def measure(args, name: str, code: Path) -> dict:
+    """One encoder measured in a fresh process, importing nnenc from ``code``."""
+    environment = {**os.environ, "PYTHONPATH": str(code)}
+    command = [sys.executable, "-c", MEASURE, str(Path(args.zoo).resolve()), name]
+    command += [str(args.epochs), str(args.threads), args.device, args.checkpoints]
     run = subprocess.run(
-        [sys.executable, "-c", MEASURE, zoo, name, str(epochs), str(threads), device, checkpoints],
-        check=True,
-        capture_output=True,
-        text=True,
+        command, check=True, capture_output=True, text=True, env=environment, cwd=code
     )
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def row(version: str, r: dict, peak: dict) -> str:
+    per_s = r["train"] / r["epoch_seconds"]
+    if r["encoder"] == "statnn-trees":
+        speed, train_flops, inference = f"one fit: {r['fit_seconds']:.1f} s", "", ""
+    else:
+        speed = f"{per_s:.0f} ({r['epoch_seconds']:.2f} s/epoch)"
+        train_flops = flops_line(r["train_flops_per_network"] * per_s, peak, r["precision"])
+        achieved = r["encode_flops_per_network"] * r["encode_networks_per_s"]
+        inference = (
+            f"{r['encode_networks_per_s']:.0f} ({flops_line(achieved, peak, r['precision'])})"
+        )
+    return (
+        f"| {r['encoder']} | {version} | {r['precision']} | {speed} | {train_flops} | "
+        f"{inference} | {r['peak_rss_mb']:.0f} | {r['val_tau']:.3f} |"
+    )
 
 
 def main() -> None:
@@ -89,24 +165,34 @@ def main() -> None:
     parser.add_argument(
         "--encoders", nargs="*", default=["sne", "mlp", "deepsets", "statnn", "gmn", "statnn-trees"]
     )
+    parser.add_argument("--baseline", metavar="REF", help="also measure nnenc at git commit REF")
     args = parser.parse_args()
+    peak = peaks(args.device, args.threads)
     which = "final checkpoints" if args.checkpoints == "last" else "every checkpoint"
     print(f"{date.today()}: {args.zoo} ({which}), {args.device}, {args.threads} torch threads")
+    print(f"machine: {describe(args.device)}")
     print(
-        "| encoder | networks (train) | featurize (s) | s / epoch | peak RSS (MB) | "
-        f"peak GPU (MB) | val tau after {args.epochs} epochs |"
+        f"measured matrix-product peak ({args.threads} threads): fp32 "
+        f"{peak['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s"
     )
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| encoder | code | precision | training networks/s | training FLOP/s | "
+        "inference networks/s | peak RSS (MB) | val tau |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    versions = [("this", ROOT)]
+    if args.baseline:
+        versions.append((args.baseline, worktree(args.baseline)))
     for name in args.encoders:
-        r = measure(args.zoo, name, args.epochs, args.threads, args.device, args.checkpoints)
-        per_epoch = f"{r['epoch_seconds']:.2f}"
-        if name == "statnn-trees":
-            per_epoch = f"one fit: {r['fit_seconds']:.1f}"
-        print(
-            f"| {name} | {r['networks']} ({r['train']}) | {r['featurize_seconds']:.1f} | "
-            f"{per_epoch} | {r['peak_rss_mb']:.0f} | {r['peak_gpu_mb']:.0f} | {r['val_tau']:.3f} |",
-            flush=True,
-        )
+        found = {}
+        for version, code in versions:
+            found[version] = measure(args, name, code)
+            print(row(version, found[version], peak), flush=True)
+        if args.baseline and name != "statnn-trees":
+            new, old = found["this"], found[args.baseline]
+            training = old["epoch_seconds"] / new["epoch_seconds"]
+            inference = new["encode_networks_per_s"] / old["encode_networks_per_s"]
+            print(f"| {name} | speedup | | {training:.2f}x | | {inference:.2f}x | | |", flush=True)
 
 
 if __name__ == "__main__":

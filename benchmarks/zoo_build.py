@@ -7,10 +7,16 @@ process per core, one torch thread each. The plain loop is ``nnenc.builder.train
 ``nnenc zoo build`` does, without the checkpoint evaluation (the plain loop has none).
 It prints model-epochs per second for each and their ratio.
 
+Both are also given as FLOP/s (the FLOPs of the runs' training steps, counted by
+``torch.utils.flop_counter`` on one step of the plain network: convolutions and dense layers,
+forward and backward) and as a fraction of this machine's measured matrix-product peak in the
+precision each computes in (the plain loop: fp32; stacked: ``--precision``, ``auto`` by
+default, as ``nnenc zoo build``).
+
 Part 2 (``--build-runs N``) times a real ``nnenc zoo build`` on ``mnist``.
 
     python benchmarks/zoo_build.py [--runs 32] [--epochs 2] [--workers 2] [--build-runs 1000]
-        [--device cuda]
+        [--precision auto|fp32|bf16] [--device cuda]
 """
 
 from __future__ import annotations
@@ -24,11 +30,15 @@ from datetime import date
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from machine_peak import describe, flops_line, peaks
+from torch.utils.flop_counter import FlopCounterMode
 
 from nnenc.architectures import get_architecture
 from nnenc.builder.build import BuildConfig, build_zoo, plan_shards
-from nnenc.builder.training import train_chunk, train_plain
+from nnenc.builder.training import run_batches, train_chunk, train_plain
 from nnenc.datasets import get_dataset
+from nnenc.precision import PRECISIONS, resolve_precision
 
 
 def _plain(runs, epochs: int) -> int:
@@ -70,6 +80,22 @@ def _timed(jobs, workers: int) -> float:
         return time.perf_counter() - start
 
 
+def training_flops(runs, epochs: int, batch_size: int = 32) -> float:
+    """FLOPs of training ``runs`` for ``epochs`` (every step: forward and backward of one
+    ``cnn-small`` network on a batch of ``batch_size`` mnist images)."""
+    data, arch = get_dataset("mnist"), get_architecture("cnn-small")
+    module = arch.build(runs["activation"].iloc[0], 0.0)
+    images, labels = data.train_images[:batch_size], data.train_labels[:batch_size]
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(module(images), labels).backward()
+    steps = sum(
+        len(run_batches(r.seed, len(data.train_labels), r.train_fraction, epoch, batch_size))
+        for r in runs.itertuples(index=False)
+        for epoch in range(epochs)
+    )
+    return counter.get_total_flops() * steps
+
+
 def compare(
     runs: int, epochs: int, workers: int, chunk_size: int, precision: str, device: str = "cpu"
 ) -> dict:
@@ -81,7 +107,10 @@ def compare(
     stacked_s = _timed(stacked_jobs, workers)
     plain_s = _timed(plain_jobs, workers)
     model_epochs = runs * epochs
+    flops = sum(training_flops(chunk, epochs) for chunk in all_runs)
     return {
+        "plain_flops_per_s": flops / plain_s,
+        "stacked_flops_per_s": flops / stacked_s,
         "runs": runs,
         "epochs": epochs,
         "workers": workers,
@@ -99,7 +128,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=64)
-    parser.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     parser.add_argument("--build-runs", type=int, default=0, help="also time a real mnist build")
     parser.add_argument("--build-epochs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=Path("bench-data"))
@@ -110,18 +139,32 @@ def main() -> None:
         help="where the stacked training and the build run (the plain loop stays on the CPU)",
     )
     args = parser.parse_args()
+    precision = resolve_precision(args.precision, args.device)
     print(
         f"{date.today()}: cnn-small on mnist (4,000 train images, batch 32), {args.workers} "
         f"worker processes x 1 thread for both; stacked on {args.device}"
     )
-    result = compare(
-        args.runs, args.epochs, args.workers, args.chunk_size, args.precision, args.device
+    print(f"machine: {describe('cpu')}")
+    peak = peaks("cpu", threads=1)
+    cores = {k: v * args.workers for k, v in peak.items()}  # one thread per worker
+    print(
+        f"measured matrix-product peak, 1 thread: fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, bf16 "
+        f"{peak['bf16'] / 1e9:.0f} GFLOP/s (x {args.workers} workers)"
+    )
+    result = compare(args.runs, args.epochs, args.workers, args.chunk_size, precision, args.device)
+    plain_rate = flops_line(result["plain_flops_per_s"], cores, "fp32")
+    stacked_rate = result["stacked_flops_per_s"]
+    stacked_rate = (
+        flops_line(stacked_rate, cores, precision)
+        if args.device == "cpu"
+        else f"{stacked_rate / 1e9:.1f} GFLOP/s"
     )
     print(
-        f"plain loop: {result['plain_model_epochs_per_s']:.2f} model-epochs/s; stacked "
-        f"(chunks of {args.chunk_size}, {args.precision}): "
-        f"{result['stacked_model_epochs_per_s']:.2f} model-epochs/s; "
-        f"speedup {result['speedup']:.2f}x ({args.runs} runs x {args.epochs} epochs)"
+        f"plain loop (fp32): {result['plain_model_epochs_per_s']:.2f} model-epochs/s, "
+        f"{plain_rate}; stacked (chunks of {args.chunk_size}, --precision {args.precision} -> "
+        f"{precision}): {result['stacked_model_epochs_per_s']:.2f} model-epochs/s, "
+        f"{stacked_rate}; speedup {result['speedup']:.2f}x ({args.runs} runs x {args.epochs} "
+        "epochs)"
     )
     if args.build_runs:
         out = args.data / f"mnist-cnn-small-{args.build_runs}"

@@ -100,6 +100,18 @@ def _zoo_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_precision_option(parser: argparse.ArgumentParser, what: str) -> None:
+    from nnenc.precision import PRECISIONS
+
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help=f"{what} in bf16 autocast or fp32; auto (default): bf16 only where this device "
+        "runs it natively and faster than fp32 (a timed probe, cached per machine)",
+    )
+
+
 def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
     zoo = commands.add_parser("zoo", help="inspect and build model zoos")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
@@ -130,12 +142,7 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--workers", type=int, default=2, help="local worker processes")
     build.add_argument("--threads-per-worker", type=int, default=1)
     build.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    build.add_argument(
-        "--precision",
-        choices=["fp32", "bf16"],
-        default="bf16",
-        help="bf16 autocasts the forward pass (fastest on CPU); fp32 trains in full precision",
-    )
+    add_precision_option(build, "trains the networks")
     build.add_argument("--resolution", type=int, default=28)
     build.add_argument("--data-root", help="torchvision's dataset folder (nothing is downloaded)")
     build.add_argument("--space", help="hyperparameter space as a JSON/YAML file")
@@ -192,6 +199,7 @@ def _train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "logit_invariance": args.logit_invariance,
         "device": args.device,
+        "precision": args.precision,
     }
     predictor = PerformancePredictor(args.encoder, parse_assignments(args.set), **training)
     predictor.fit(splits.train, splits.val)
@@ -250,6 +258,7 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--logit-invariance", type=float, default=0.0, metavar="WEIGHT")
     train.add_argument("--device", default="cpu")
+    add_precision_option(train, "trains and predicts")
     train.set_defaults(run=_train)
 
     predict = commands.add_parser("predict", help="predict with a trained predictor")

@@ -5,7 +5,10 @@ Training: AdamW, BCE on a sigmoid output (targets in [0, 1]) or MSE on standardi
 early stopping on the validation Kendall tau (the best epoch's weights are kept), an optional
 logit-invariance regulariser (the squared change of the prediction when the hidden neurons of
 the input networks are randomly permuted), a progress bar with the running validation tau.
-Same seed, same result. Saved as ``weights.safetensors`` + ``config.json``; never pickled.
+Precision ``auto`` (the default) trains and predicts in bf16 autocast where the device runs bf16
+natively and faster than fp32, else in fp32 (:mod:`nnenc.precision`); ``fp32`` and ``bf16``
+force one. Same seed, same result, on the same precision and instruction set. Saved as
+``weights.safetensors`` + ``config.json``; never pickled.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from tqdm.auto import tqdm
 from nnenc.encoders.base import EncoderInputError, create_encoder
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.params import NetworkParams
+from nnenc.precision import autocast, check_precision, resolve_precision
 from nnenc.symmetry import permute_hidden_neurons
 from nnenc.zoo.atomic import atomic_path, write_json
 from nnenc.zoo.native import package_version
@@ -45,6 +49,7 @@ TRAINING_DEFAULTS = {
     "logit_invariance": 0.0,
     "head_hidden": 64,
     "device": "cpu",
+    "precision": "auto",
 }
 
 
@@ -84,7 +89,8 @@ class PerformancePredictor(nn.Module):
         encoder_config: keyword arguments for the encoder.
         **training: overrides of :data:`TRAINING_DEFAULTS` (target column, loss ``bce``/``mse``,
             epochs, batch size, learning rate, weight decay, early-stopping patience, seed,
-            logit-invariance weight, head width, device).
+            logit-invariance weight, head width, device, precision ``auto``/``fp32``/``bf16``).
+
     """
 
     def __init__(self, encoder: str = "sne", encoder_config: dict | None = None, **training):
@@ -97,6 +103,7 @@ class PerformancePredictor(nn.Module):
         self.settings = {**TRAINING_DEFAULTS, **training}
         if self.settings["loss"] not in ("bce", "mse"):
             raise ValueError(f"loss must be 'bce' or 'mse', got {self.settings['loss']!r}")
+        check_precision(self.settings["precision"])
         self.encoder_name = encoder
         self.encoder_config = dict(encoder_config or {})
         torch.manual_seed(self.settings["seed"])
@@ -129,9 +136,16 @@ class PerformancePredictor(nn.Module):
         return values
 
     # --- model ----------------------------------------------------------------------------
+    @property
+    def precision(self) -> str:
+        """The precision it computes in on its device: ``fp32`` or ``bf16``."""
+        return resolve_precision(self.settings["precision"], self.settings["device"])
+
     def forward(self, batch) -> torch.Tensor:
-        """Raw outputs ``(B,)``: logits (BCE) or standardised values (MSE)."""
-        return self.head(self.encoder(batch)).squeeze(-1)
+        """Raw outputs ``(B,)`` in float32: logits (BCE) or standardised values (MSE), computed
+        in the predictor's precision."""
+        with autocast(self.precision, self.settings["device"]):
+            return self.head(self.encoder(batch)).squeeze(-1).float()
 
     def _to_target(self, raw: torch.Tensor) -> torch.Tensor:
         if self.settings["loss"] == "bce":
@@ -241,7 +255,12 @@ class PerformancePredictor(nn.Module):
     ) -> np.ndarray:
         """The encoder's output ``(n, out_dim)`` per network (for embeddings and plots)."""
         features = self._featurize(networks_of(source), "input", progress=False)
-        return self._in_batches(features, self.encoder).numpy()
+
+        def encode(batch) -> torch.Tensor:
+            with autocast(self.precision, self.settings["device"]):
+                return self.encoder(batch).float()
+
+        return self._in_batches(features, encode).numpy()
 
     def evaluate(self, zoo: Zoo) -> dict[str, float]:
         """Kendall tau, Spearman, R^2 and MAE of the predictions on ``zoo``."""
@@ -261,6 +280,7 @@ class PerformancePredictor(nn.Module):
             "encoder": self.encoder_name,
             "encoder_config": self.encoder.config,
             "training": self.settings,
+            "precision_used": self.precision,
             "history": [] if self.history is None else self.history.to_dict("records"),
         }
         write_json(config, path / CONFIG)
@@ -277,7 +297,8 @@ class PerformancePredictor(nn.Module):
         config = json.loads((path / CONFIG).read_text())
         if config.get("format") != "nnenc-predictor" or config.get("format_version", 99) > 1:
             raise ValueError(f"{path / CONFIG}: not a predictor this nnenc can read")
-        training = {**config["training"], "device": device}
+        # predictors saved before the precision setting trained in fp32
+        training = {"precision": "fp32", **config["training"], "device": device}
         predictor = cls(config["encoder"], config["encoder_config"], **training)
         predictor.load_state_dict(load_file(path / WEIGHTS, device=device))
         predictor.history = pd.DataFrame(config.get("history", []))

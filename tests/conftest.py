@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 
 from nnenc.zoo.synthetic import write_checkpoint_folder, write_model_zoos, write_small_cnn_zoo
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nnenc_cache(tmp_path_factory):
+    """A cache of the session's own (the precision probe, built zoos): tests write nothing into
+    the user's ``~/.cache/nnenc``; worker processes inherit it."""
+    before = os.environ.get("NNENC_CACHE")
+    os.environ["NNENC_CACHE"] = str(tmp_path_factory.mktemp("nnenc-cache"))
+    yield Path(os.environ["NNENC_CACHE"])
+    if before is None:
+        del os.environ["NNENC_CACHE"]
+    else:
+        os.environ["NNENC_CACHE"] = before
 
 
 @pytest.fixture
@@ -42,9 +56,12 @@ TRAINED_ZOO = {
     "checkpoints": (0, 1, 2, 4, 6),
     "chunk_size": 16,
     "resolution": 16,
+    "precision": "fp32",
 }
 """A real zoo the learning tests share: 64 cnn-small runs trained on digits (16 x 16 pixels for
-speed), 5 checkpoints each, 320 networks; built once per test session (~10 s on 2 cores)."""
+speed), 5 checkpoints each, 320 networks; built once per test session (~10 s on 2 cores). In
+fp32, which every CPU runs natively: a bf16 build would differ between CPUs with and without
+native bf16 (emulated bf16 rounds differently)."""
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,9 @@ def test_every_encoder_trains_on_cuda_and_its_predictions_hold_on_the_cpu(
     encoder, trained_zoo_splits, tmp_path
 ):
     train, val, test = trained_zoo_splits
-    predictor = PerformancePredictor(encoder, SMALL[encoder], epochs=3, device="cuda", seed=0)
+    predictor = PerformancePredictor(
+        encoder, SMALL[encoder], epochs=3, device="cuda", seed=0, precision="fp32"
+    )
     history = predictor.fit(train, val, progress=False)
     assert next(predictor.parameters()).device.type == "cuda"
     # that they learn is tests/test_learning.py's job; here: it trains, scores, saves, moves
@@ -42,7 +44,7 @@ def test_every_encoder_trains_on_cuda_and_its_predictions_hold_on_the_cpu(
 def test_sne_encodes_the_same_on_cuda_as_on_the_cpu(trained_zoo_splits):
     networks = list(trained_zoo_splits.test)[:12]
     torch.manual_seed(0)
-    predictor = PerformancePredictor("sne", SMALL["sne"], device="cpu")
+    predictor = PerformancePredictor("sne", SMALL["sne"], device="cpu", precision="fp32")
     predictor.encoder.fit_inputs([predictor.encoder.featurize(n) for n in trained_zoo_splits.train])
     on_cpu = predictor.encode(networks)
     predictor.settings["device"] = "cuda"

@@ -11,7 +11,7 @@ disk.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from nnenc.architectures import architecture_names, get_architecture
 from nnenc.builder.hyperparameters import HyperparameterSpace
 from nnenc.builder.training import train_chunk
 from nnenc.datasets import dataset_names, get_dataset
+from nnenc.precision import PRECISIONS, resolve_precision
 from nnenc.tasks import run_tasks
 from nnenc.zoo.native import ZooWriter, package_version
 
@@ -43,7 +44,7 @@ class BuildConfig:
     checkpoints: tuple[int, ...] | None = None
     seed: int = 0
     chunk_size: int = 64
-    precision: str = "bf16"
+    precision: str = "auto"
     resolution: int = 28
     data_root: str | None = None
     space: HyperparameterSpace = field(default_factory=HyperparameterSpace)
@@ -71,8 +72,10 @@ class BuildConfig:
             problems.append(f"epochs must be >= 0, got {self.epochs}")
         if self.chunk_size < 1:
             problems.append(f"chunk_size must be >= 1, got {self.chunk_size}")
-        if self.precision not in ("fp32", "bf16"):
-            problems.append(f"precision must be fp32 or bf16, got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            problems.append(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
         outside = [c for c in self.checkpoints if not 0 <= c <= self.epochs]
         if outside or not self.checkpoints:
             problems.append(f"checkpoints must lie in 0..{self.epochs}, got {self.checkpoints}")
@@ -97,6 +100,18 @@ class BuildConfig:
         spec["checkpoints"] = list(self.checkpoints)
         spec["space"] = self.space.to_dict()
         return spec
+
+
+def with_precision(config: BuildConfig, device: str = "cpu", out: str | Path | None = None):
+    """``config`` with its precision resolved for ``device`` (``auto``: bf16 where the device
+    runs it natively and faster, see :mod:`nnenc.precision`). An unfinished build in ``out``
+    started with ``auto`` is finished in the precision it started with, so a zoo never mixes
+    precisions (with a warning where that precision is slow here)."""
+    precision = config.precision
+    started = None if out is None else ZooWriter.unfinished_build(out)
+    if precision == "auto" and started is not None:
+        precision = started.get("config", {}).get("precision", "auto")
+    return replace(config, precision=resolve_precision(precision, device))
 
 
 def default_checkpoints(epochs: int) -> tuple[int, ...]:
@@ -184,6 +199,7 @@ def build_zoo(
     config.validate()
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA device is available here")
+    config = with_precision(config, device, out)
     data = get_dataset(config.dataset, config.data_root, config.resolution)
     architecture = get_architecture(config.architecture)
     build = {

@@ -24,6 +24,8 @@ from nnenc.architectures import Architecture
 from nnenc.builder.optimizers import MOMENTUM, StackedOptimizer
 from nnenc.builder.stacked import StackedNetworks
 from nnenc.datasets import ImageDataset
+from nnenc.precision import autocast as precision_autocast
+from nnenc.precision import resolve_precision
 
 TRAIN_EVAL_SIZE = 500
 EVAL_BATCH = 500
@@ -110,7 +112,7 @@ def train_chunk(
     checkpoints: Sequence[int],
     batch_size: int = 32,
     device: str | torch.device = "cpu",
-    precision: str = "fp32",
+    precision: str = "auto",
     dropout_seed: int = 0,
     initial: torch.Tensor | None = None,
     evaluate_checkpoints: bool = True,
@@ -121,7 +123,8 @@ def train_chunk(
         runs: one row per run (``seed``, ``activation``, ``optimizer``, ``learning_rate``,
             ``l2``, ``dropout``, ``train_fraction``, ``w_init``, ``init_std``).
         checkpoints: epochs at which to store weights and metrics (0 = before training).
-        precision: ``"fp32"``, or ``"bf16"`` for bfloat16 autocast of the forward pass.
+        precision: ``"fp32"``, ``"bf16"`` (bfloat16 autocast of the forward pass), or ``"auto"``
+            (bf16 where ``device`` runs it natively and faster: :mod:`nnenc.precision`).
         dropout_seed: seeds the chunk's dropout masks.
         initial: ``(K, P)`` starting weights instead of the runs' initialisers.
         evaluate_checkpoints: compute the metrics of each checkpoint (off: weights only, for
@@ -151,7 +154,7 @@ def train_chunk(
     optimizer = StackedOptimizer(optimizers.pop(), lr, net.params)
     generator = torch.Generator(device=device).manual_seed(int(dropout_seed))
     train_images, train_labels = data.train_images.to(device), data.train_labels.to(device)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    autocast = precision_autocast(resolve_precision(precision, device), device)
 
     tables, weights = [], []
     for epoch in range(epochs + 1):

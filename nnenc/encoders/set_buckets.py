@@ -68,25 +68,40 @@ class SetBuckets:
 
     def encode(
         self,
-        encoder: Callable[[torch.Tensor], torch.Tensor],
-        elements: torch.Tensor,
-        temporary_elements: Callable[[int], int],
-        layout: WorkLayout,
+        encoder: Callable[..., torch.Tensor],
+        *elements: torch.Tensor,
+        temporary_elements: Callable[[int], int] | None = None,
+        layout: WorkLayout | None = None,
     ) -> torch.Tensor:
         """``encoder`` on every set -> ``(n_sets, ...)``, in set order.
 
         Args:
-            encoder: ``(sets, size, *element_shape)`` -> ``(sets, *out_shape)``.
-            elements: ``(n_elements, *element_shape)``, the rows the buckets index.
+            encoder: ``(sets, size, *element_shape)`` for each of ``elements`` ->
+                ``(sets, *out_shape)``.
+            elements: one or more ``(n_elements, *element_shape)`` tensors whose rows the
+                buckets index (several: what each element carries, e.g. values and places).
             temporary_elements: floats in the encoder's largest temporary for one set of a size
-                (sizes the groups, with ``layout``).
+                (sizes the groups, with ``layout``); ``None``: each bucket in one call.
             layout: the device's work layout.
         """
         outputs = []
         for size, count, rows in zip(self.sizes, self.counts, self.rows, strict=True):
-            bucket = elements[: count * size] if rows is None else elements[rows]
-            bucket = bucket.view(-1, size, *elements.shape[1:])
+            buckets = [self._take(e, size, count, rows) for e in elements]
+            if temporary_elements is None or layout is None:
+                outputs.append(encoder(*buckets))
+                continue
             group = layout.sets_per_group(temporary_elements(size))
-            outputs += [encoder(part) for part in bucket.split(group)]
+            outputs += [
+                encoder(*parts) for parts in zip(*(b.split(group) for b in buckets), strict=True)
+            ]
         joined = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
         return joined if self.restore is None else joined[self.restore]
+
+    @staticmethod
+    def _take(elements: torch.Tensor, size: int, count: int, rows: torch.Tensor | None):
+        """One bucket's sets of ``elements``: ``(count, size, *element_shape)``."""
+        if rows is None:  # the first count * size elements: all of them, as a rule
+            taken = elements if len(elements) == count * size else elements[: count * size]
+        else:
+            taken = elements[rows]
+        return taken.view(count, size, *elements.shape[1:])

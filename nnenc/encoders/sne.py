@@ -258,8 +258,8 @@ class SNE(WeightEncoder):
         return buckets.encode(
             lambda chunk_values: self.chunk_encoder(self.embed_value(chunk_values)),
             values.view(-1),
-            self.chunk_encoder.temporary_elements,
-            self.work_layout(),
+            temporary_elements=self.chunk_encoder.temporary_elements,
+            layout=self.work_layout(),
         )
 
     def layer_inputs(self, batch: dict, chunks: torch.Tensor | None = None) -> torch.Tensor:
@@ -301,7 +301,10 @@ class SNE(WeightEncoder):
         size_of = self.layer_encoder.temporary_elements
         if torch.is_grad_enabled() or not self.layer_encoder.streams or not streamed.any():
             return batch["layer_buckets"].encode(
-                self.layer_encoder, self.layer_inputs(batch), size_of, layout
+                self.layer_encoder,
+                self.layer_inputs(batch),
+                temporary_elements=size_of,
+                layout=layout,
             )
         out = batch["values"].new_empty(n_layers, self.hidden)
         whole = ~streamed
@@ -309,7 +312,10 @@ class SNE(WeightEncoder):
             chunks = whole[chunk_layer].nonzero().squeeze(1)
             buckets = SetBuckets.of(counts[whole])
             out[whole] = buckets.encode(
-                self.layer_encoder, self.layer_inputs(batch, chunks), size_of, layout
+                self.layer_encoder,
+                self.layer_inputs(batch, chunks),
+                temporary_elements=size_of,
+                layout=layout,
             )
         starts = (torch.cumsum(counts, 0) - counts).tolist()
         device = chunk_layer.device
@@ -337,8 +343,8 @@ class SNE(WeightEncoder):
         encoded = network_buckets.encode(
             self.network_encoder,
             self.to_network(layers),
-            self.network_encoder.temporary_elements,
-            self.work_layout(),
+            temporary_elements=self.network_encoder.temporary_elements,
+            layout=self.work_layout(),
         )
         return self.project(encoded)
 

@@ -115,6 +115,15 @@ class ZooWriter:
             self.path.mkdir(parents=True, exist_ok=True)
             write_json(self.plan, plan_path)
 
+    @staticmethod
+    def unfinished_build(path: str | Path) -> dict | None:
+        """The ``build`` record of an unfinished build in ``path`` (a plan, no manifest), or
+        ``None``."""
+        path = Path(path)
+        if (path / MANIFEST).exists() or not (path / PLAN).is_file():
+            return None
+        return json.loads((path / PLAN).read_text()).get("build", {})
+
     @property
     def shard_dir(self) -> Path:
         return self.path / "shards"

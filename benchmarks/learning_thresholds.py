@@ -1,0 +1,85 @@
+"""Benchmark: the spread of what tests/test_learning.py measures, so its thresholds sit well
+below it.
+
+Builds the learning tests' zoo (tests/conftest.py ``TRAINED_ZOO``: 64 ``cnn-small`` runs on
+``digits``, 16 x 16 pixels, 5 checkpoints, fp32) with several build seeds, splits it 50/25/25
+by run as the tests do, and trains every encoder exactly as the test does (``TRAINING``:
+10 epochs, batch 16, fp32; the test's small configurations), with several training seeds;
+STATNN's trees with the same seeds. Prints, per predictor, the lowest, median and highest validation tau (best epoch) and
+test tau over all (build seed, training seed) pairs.
+
+Run it on machines of each instruction set the tests must pass on; the CPU's bf16 support can
+be hidden from PyTorch with ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2``.
+
+    python benchmarks/learning_thresholds.py [--build-seeds 0 1 2] [--seeds 0 1 2 3 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from conftest import TRAINED_ZOO
+from test_learning import SHORT, TRAINING
+
+from baselines.statnn import StatnnTrees
+from nnenc import load_zoo
+from nnenc.builder.build import BuildConfig, build_zoo
+from nnenc.encoders import encoder_names
+from nnenc.precision import describe_device
+from nnenc.predictor import PerformancePredictor
+
+
+def scores(name: str, splits, seed: int) -> tuple[float, float]:
+    """(best validation tau, test tau) of one training, as tests/test_learning.py trains it."""
+    if name == StatnnTrees.encoder_name:
+        predictor = StatnnTrees(seed=seed)
+    else:
+        config, training = SHORT.get(name, ({}, {}))
+        predictor = PerformancePredictor(name, config, seed=seed, **TRAINING, **training)
+    history = predictor.fit(splits.train, splits.val, progress=False)
+    return float(history["val_kendall_tau"].max()), predictor.evaluate(splits.test)["kendall_tau"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build-seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cpu = describe_device("cpu")
+    print(f"{date.today()}: {cpu['cpu']}, torch CPU capability {cpu['capability']}")
+    names = [*encoder_names(), StatnnTrees.encoder_name]
+    found: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory() as folder:
+        for build_seed in args.build_seeds:
+            spec = {**TRAINED_ZOO, "seed": build_seed}
+            path = build_zoo(BuildConfig(**spec), Path(folder) / f"zoo{build_seed}", progress=False)
+            splits = load_zoo(path).split((0.5, 0.25, 0.25), seed=0)
+            for name in names:
+                for seed in args.seeds:
+                    found[name].append(scores(name, splits, seed))
+                    print(f"  build seed {build_seed}, {name}, seed {seed}: {found[name][-1]}")
+    pairs = len(args.build_seeds) * len(args.seeds)
+    print(f"\n{pairs} trainings each (build seeds {args.build_seeds} x seeds {args.seeds})")
+    print("| predictor | val tau min / median / max | test tau min / median / max |")
+    print("|---|---|---|")
+    for name, values in found.items():
+        val, test = np.array(values).T
+        print(
+            f"| {name} | {val.min():.3f} / {np.median(val):.3f} / {val.max():.3f} | "
+            f"{test.min():.3f} / {np.median(test):.3f} / {test.max():.3f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
