@@ -51,6 +51,7 @@ def peak_mb():
 
 path, name, epochs, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 device, every_checkpoint = sys.argv[5], sys.argv[6] == "all"
+precision = {} if sys.argv[7] == "default" else {"precision": sys.argv[7]}
 torch.set_num_threads(threads)
 zoo = nnenc.load_zoo(path).filter(finite=True)
 if not every_checkpoint:
@@ -65,7 +66,7 @@ if name == "statnn-trees":
     predictor = StatnnTrees(seed=0)
 else:
     predictor = PerformancePredictor(
-        name, epochs=epochs, patience=epochs, batch_size=32, device=device
+        name, epochs=epochs, patience=epochs, batch_size=32, device=device, **precision
     )
 start = time.perf_counter()
 history = predictor.fit(train, val, progress=False)
@@ -122,11 +123,12 @@ def worktree(ref: str) -> Path:
     return folder
 
 
-def measure(args, name: str, code: Path) -> dict:
-    """One encoder measured in a fresh process, importing nnenc from ``code``."""
+def measure(args, name: str, code: Path, precision: str = "default") -> dict:
+    """One encoder measured in a fresh process, importing nnenc from ``code``; ``precision``
+    is passed to the predictor unless it is ``default`` (code before the setting existed)."""
     environment = {**os.environ, "PYTHONPATH": str(code)}
     command = [sys.executable, "-c", MEASURE, str(Path(args.zoo).resolve()), name]
-    command += [str(args.epochs), str(args.threads), args.device, args.checkpoints]
+    command += [str(args.epochs), str(args.threads), args.device, args.checkpoints, precision]
     run = subprocess.run(
         command, check=True, capture_output=True, text=True, env=environment, cwd=code
     )
@@ -166,6 +168,12 @@ def main() -> None:
         "--encoders", nargs="*", default=["sne", "mlp", "deepsets", "statnn", "gmn", "statnn-trees"]
     )
     parser.add_argument("--baseline", metavar="REF", help="also measure nnenc at git commit REF")
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="this code's training precision (the baseline's code trains in fp32)",
+    )
     args = parser.parse_args()
     peak = peaks(args.device, args.threads)
     which = "final checkpoints" if args.checkpoints == "last" else "every checkpoint"
@@ -180,13 +188,13 @@ def main() -> None:
         "inference networks/s | peak RSS (MB) | val tau |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    versions = [("this", ROOT)]
+    versions = [("this", ROOT, args.precision)]
     if args.baseline:
-        versions.append((args.baseline, worktree(args.baseline)))
+        versions.append((args.baseline, worktree(args.baseline), "default"))
     for name in args.encoders:
         found = {}
-        for version, code in versions:
-            found[version] = measure(args, name, code)
+        for version, code, precision in versions:
+            found[version] = measure(args, name, code, precision)
             print(row(version, found[version], peak), flush=True)
         if args.baseline and name != "statnn-trees":
             new, old = found["this"], found[args.baseline]

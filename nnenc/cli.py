@@ -27,6 +27,8 @@ def format_zoo_info(summary: dict, format_name: str) -> str:
     ]
     if summary.get("datasets"):
         lines.append(f"datasets:       {', '.join(summary['datasets'])}")
+    if summary.get("precision"):
+        lines.append(f"trained in:     {summary['precision']}")
     lines += [
         "test accuracy:  "
         f"min {acc['min']:.3f}  q25 {acc['q25']:.3f}  median {acc['median']:.3f}  "

@@ -1,10 +1,21 @@
 """Every registered encoder, and STATNN's trees, learns to rank real trained networks.
 
 The zoo is built here by the zoo builder (tests/conftest.py: 64 cnn-small runs on digits, 320
-networks, split by run). Each predictor gets a short training; its validation Kendall tau must be
-clearly above 0 (the validation split's 80 networks put the standard error of tau near 0.08).
-Longer runs and their comparison are in the README.
+networks, fp32, split 50/25/25 by run). Each predictor gets a short fp32 training with each of
+:data:`SEEDS`; the median over those seeds of its best validation Kendall tau must exceed
+:data:`VAL_TAU`, and the median of its test tau :data:`TEST_TAU`.
+
+Why medians and these thresholds (``python benchmarks/learning_thresholds.py``, 2026-11-28, on a
+2-core AMD EPYC with native bf16 and on the same CPU capped to AVX2, no bf16: build seeds 0-2 x
+training seeds 0-4 per predictor). A single training's test tau rests on 16 test runs and swings
+widely: as low as 0.13 (DeepSets), 0.21 (GMN), 0.22 (the flat MLP, for this very zoo and seed
+0 on the bf16 CPU) where the same predictors' medians sit at 0.43-0.59. The median over seeds
+0-2 was at least 0.436 (validation) and 0.380 (test) for every predictor, zoo and CPU; over any
+3 of the 5 seeds at least 0.416 and 0.286. The thresholds sit well below those; chance gives
+tau 0 +- 0.08 on 80 networks.
 """
+
+import statistics
 
 import pytest
 
@@ -25,18 +36,32 @@ TRAINING = {"epochs": 10, "batch_size": 16, "precision": "fp32"}
 it natively, a different computation)."""
 
 
-def _check_learned(predictor, splits):
-    history = predictor.fit(splits.train, splits.val, progress=False)
-    assert history["val_kendall_tau"].max() > 0.3, history
-    assert predictor.evaluate(splits.test)["kendall_tau"] > 0.3
+SEEDS = (0, 1, 2)
+VAL_TAU = 0.3
+TEST_TAU = 0.2
+
+
+def _check_learned(make_predictor, splits):
+    """Train one predictor per seed; the medians of best validation and test tau must clear
+    the thresholds."""
+    val, test = [], []
+    for seed in SEEDS:
+        predictor = make_predictor(seed)
+        history = predictor.fit(splits.train, splits.val, progress=False)
+        val.append(float(history["val_kendall_tau"].max()))
+        test.append(predictor.evaluate(splits.test)["kendall_tau"])
+    assert statistics.median(val) > VAL_TAU, val
+    assert statistics.median(test) > TEST_TAU, test
 
 
 @pytest.mark.parametrize("name", encoder_names())
 def test_encoder_learns_on_a_real_zoo(name, trained_zoo_splits):
     config, training = SHORT.get(name, ({}, {}))
-    predictor = PerformancePredictor(name, config, **TRAINING, **training)
-    _check_learned(predictor, trained_zoo_splits)
+    _check_learned(
+        lambda seed: PerformancePredictor(name, config, seed=seed, **TRAINING, **training),
+        trained_zoo_splits,
+    )
 
 
 def test_statnn_trees_learn_on_a_real_zoo(trained_zoo_splits):
-    _check_learned(StatnnTrees(seed=0), trained_zoo_splits)
+    _check_learned(lambda seed: StatnnTrees(seed=seed), trained_zoo_splits)

@@ -107,8 +107,10 @@ class StackedNetworks:
         generator: torch.Generator,
         count: int | None = None,
     ):
-        """Dropout's keep mask for ``h`` (``(B, K*C, ...)`` or ``(K, B, C)``) and the ``(K,)``
-        scale ``1 / (1 - p)`` that inverted dropout applies to the survivors.
+        """Dropout's keep mask for ``h`` (``(B, K*C, ...)`` or ``(K, B, C)``), 1 or 0 in ``h``'s
+        dtype (a bool mask multiplied in is converted to floats in the forward and again in
+        the backward pass), and the ``(K,)`` scale ``1 / (1 - p)`` that inverted dropout
+        applies to the survivors.
 
         Masks come from random bytes (8 per 64-bit draw, 7x cheaper than ``torch.rand`` on a
         CPU), so a rate ``p`` acts as ``round(256 p) / 256``; the scale uses that quantised rate,
@@ -132,7 +134,7 @@ class StackedNetworks:
             )
         else:
             random_bytes = random_bytes.view(h.shape)
-        return random_bytes >= threshold.view(view).to(torch.uint8), scale
+        return (random_bytes >= threshold.view(view).to(torch.uint8)).to(h.dtype), scale
 
     def _dropping(self, generator: torch.Generator | None, count: int) -> bool:
         return generator is not None and bool((self.dropout[:count] >= 0.5 / 256).any())

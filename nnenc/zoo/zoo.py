@@ -369,6 +369,9 @@ class Zoo:
         }
         if "dataset" in self._metrics.columns:
             summary["datasets"] = sorted(str(d) for d in self._metrics["dataset"].dropna().unique())
+        precision = self.info.get("build", {}).get("config", {}).get("precision")
+        if precision:  # a zoo built by nnenc: the precision its networks trained in
+            summary["precision"] = precision
         return summary
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
