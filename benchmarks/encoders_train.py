@@ -14,6 +14,9 @@ sanity figure after a short training, not a comparison).
 
 ``--baseline REF`` measures the same encoders with nnenc as it was at git commit ``REF`` (a
 worktree under ``bench-data/worktrees/``, made once), in the same run, and prints the speedups.
+``--repeat N`` measures every (encoder, code) N times, alternating the codes, and prints the
+run with the median training speed, with the range over the N runs (shared VMs vary by 25%
+from one run to the next).
 
 The default zoo is the final checkpoints of the README's 1,000-run ``mnist`` build
 (``nnenc zoo build --dataset mnist --arch cnn-small --runs 1000 --epochs 5 --out
@@ -95,10 +98,10 @@ if name != "statnn-trees":
         for i in range(0, len(feats), 32):
             predictor(batch(feats[i : i + 32]))
         sync()
+    with FlopCounterMode(display=False) as counter:  # (its module tracker fails under no_grad)
+        predictor(batch(feats[:32]))
+    result["encode_flops_per_network"] = counter.get_total_flops() / 32
     with torch.no_grad():
-        with FlopCounterMode(display=False) as counter:
-            predictor(batch(feats[:32]))
-        result["encode_flops_per_network"] = counter.get_total_flops() / 32
         best = float("inf")
         for _ in range(3):
             start = time.perf_counter()
@@ -168,6 +171,7 @@ def main() -> None:
         "--encoders", nargs="*", default=["sne", "mlp", "deepsets", "statnn", "gmn", "statnn-trees"]
     )
     parser.add_argument("--baseline", metavar="REF", help="also measure nnenc at git commit REF")
+    parser.add_argument("--repeat", type=int, default=1, help="measurements per encoder and code")
     parser.add_argument(
         "--precision",
         choices=["auto", "fp32", "bf16"],
@@ -192,10 +196,19 @@ def main() -> None:
     if args.baseline:
         versions.append((args.baseline, worktree(args.baseline), "default"))
     for name in args.encoders:
+        runs: dict[str, list[dict]] = {version: [] for version, _, _ in versions}
+        for _ in range(args.repeat):
+            for version, code, precision in versions:
+                runs[version].append(measure(args, name, code, precision))
         found = {}
-        for version, code, precision in versions:
-            found[version] = measure(args, name, code, precision)
-            print(row(version, found[version], peak), flush=True)
+        for version, measured in runs.items():
+            measured.sort(key=lambda r: r["epoch_seconds"])
+            found[version] = measured[len(measured) // 2]
+            spread = ""
+            if len(measured) > 1:
+                rates = [r["train"] / r["epoch_seconds"] for r in measured]
+                spread = f" (range {min(rates):.0f}-{max(rates):.0f} over {len(measured)} runs)"
+            print(row(version, found[version], peak) + spread, flush=True)
         if args.baseline and name != "statnn-trees":
             new, old = found["this"], found[args.baseline]
             training = old["epoch_seconds"] / new["epoch_seconds"]

@@ -112,7 +112,7 @@ def train_chunk(
     checkpoints: Sequence[int],
     batch_size: int = 32,
     device: str | torch.device = "cpu",
-    precision: str = "auto",
+    precision: str = "fp32",
     dropout_seed: int = 0,
     initial: torch.Tensor | None = None,
     evaluate_checkpoints: bool = True,
