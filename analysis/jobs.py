@@ -28,8 +28,7 @@ from analysis.results import FIXED_PRECISION
 from nnenc import load_zoo
 from nnenc.encoders import EncoderInputError, create_encoder
 from nnenc.metrics import kendall_tau, prediction_metrics
-from nnenc.precision import resolve_precision
-from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor
+from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor, training_precision
 from nnenc.zoo.atomic import write_csv, write_json
 from nnenc.zoo.native import package_version
 
@@ -266,7 +265,7 @@ def training_key(job: Job, zoo_paths: dict[str, str], split: tuple, device: str 
     training = job.training
     if job.encoder not in (TREES, LABEL_NOISE):
         requested = {**TRAINING_DEFAULTS, **training}["precision"]
-        training = {**training, "precision": resolve_precision(requested, device)}
+        training = {**training, "precision": training_precision(job.encoder, requested, device)}
     settings = _effective_settings(job.encoder, job.encoder_config, training)
     spec = [job.encoder, settings, str(zoo_paths[job.source]), list(split), job.seed]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]

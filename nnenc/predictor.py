@@ -6,8 +6,8 @@ early stopping on the validation Kendall tau (the best epoch's weights are kept)
 logit-invariance regulariser (the squared change of the prediction when the hidden neurons of
 the input networks are randomly permuted), a progress bar with the running validation tau.
 Precision ``auto`` (the default) trains and predicts in bf16 autocast where the device runs bf16
-natively and faster than fp32, else in fp32 (:mod:`nnenc.precision`); ``fp32`` and ``bf16``
-force one. Same seed, same result, on the same precision and instruction set. Saved as
+natively and faster than fp32 (:mod:`nnenc.precision`) and the encoder trains faster in it
+(SNE), else in fp32; ``fp32`` and ``bf16`` force one. Same seed, same result, on the same precision and instruction set. Saved as
 ``weights.safetensors`` + ``config.json``; never pickled.
 """
 
@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from nnenc.encoders.base import EncoderInputError, create_encoder
+from nnenc.encoders.base import EncoderInputError, create_encoder, encoder_class
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.params import NetworkParams
 from nnenc.precision import autocast, check_precision, resolve_precision
@@ -51,6 +51,17 @@ TRAINING_DEFAULTS = {
     "device": "cpu",
     "precision": "auto",
 }
+
+
+def training_precision(encoder: str, precision: str = "auto", device: str = "cpu") -> str:
+    """What a predictor with encoder ``encoder`` computes in on ``device`` for the setting
+    ``precision``: ``auto`` is bf16 only where the device runs bf16 natively and faster
+    (:mod:`nnenc.precision`) and the encoder trains faster in it
+    (``WeightEncoder.trains_faster_in_bf16``); fp32 otherwise."""
+    check_precision(precision)
+    if precision == "auto" and not encoder_class(encoder).trains_faster_in_bf16:
+        return "fp32"
+    return resolve_precision(precision, device)
 
 
 def networks_of(
@@ -139,7 +150,8 @@ class PerformancePredictor(nn.Module):
     @property
     def precision(self) -> str:
         """The precision it computes in on its device: ``fp32`` or ``bf16``."""
-        return resolve_precision(self.settings["precision"], self.settings["device"])
+        settings = self.settings
+        return training_precision(self.encoder_name, settings["precision"], settings["device"])
 
     def forward(self, batch) -> torch.Tensor:
         """Raw outputs ``(B,)`` in float32: logits (BCE) or standardised values (MSE), computed

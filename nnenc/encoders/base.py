@@ -35,6 +35,10 @@ class WeightEncoder(nn.Module):
 
     name: ClassVar[str] = ""
     accepts_mixed: ClassVar[bool] = True
+    trains_faster_in_bf16: ClassVar[bool] = False
+    """Whether bf16 autocast trains this encoder measurably faster than fp32 where the device
+    runs bf16 natively (``benchmarks/encoders_train.py``); ``--precision auto`` picks bf16 only
+    for such encoders. Casting costs more than it saves for small or scatter-bound models."""
     out_dim: int
     config: dict
 
@@ -108,12 +112,17 @@ def encoder_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_encoder(name: str, **config) -> WeightEncoder:
-    """The encoder registered as ``name``, built with ``config``."""
+def encoder_class(name: str) -> type[WeightEncoder]:
+    """The class registered as ``name``."""
     if name not in _REGISTRY:  # other packages' encoders are imported only when asked for
         _load_entry_points()
     try:
-        cls: Callable[..., WeightEncoder] = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown encoder {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def create_encoder(name: str, **config) -> WeightEncoder:
+    """The encoder registered as ``name``, built with ``config``."""
+    cls: Callable[..., WeightEncoder] = encoder_class(name)
     return cls(**config)

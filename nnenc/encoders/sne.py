@@ -150,6 +150,7 @@ class SNE(WeightEncoder):
 
     name = "sne"
     accepts_mixed = True
+    trains_faster_in_bf16 = True  # 183 vs 152 networks/s on a 2-core AVX-512-BF16 EPYC
 
     def __init__(
         self,
