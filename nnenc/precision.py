@@ -44,7 +44,13 @@ def check_precision(precision: str) -> str:
     return precision
 
 
-def _cpu_description() -> dict:
+def _isa_caps() -> tuple[tuple[str, str], ...]:
+    return tuple((name, os.environ[name]) for name in ISA_CAPS if name in os.environ)
+
+
+@cache
+def _cpu_description(isa_caps: tuple[tuple[str, str], ...]) -> dict:
+    """The CPU's facts, read once per process (and per set of ISA caps)."""
     model, flags = platform.processor(), ""
     try:
         with open("/proc/cpuinfo") as info:
@@ -60,7 +66,7 @@ def _cpu_description() -> dict:
         "cpu": model or platform.machine(),
         "bf16_flags": sorted(f for f in flags.split() if "bf16" in f or f.startswith("amx")),
         "capability": torch.backends.cpu.get_cpu_capability(),
-        "isa_caps": {name: os.environ[name] for name in ISA_CAPS if name in os.environ},
+        "isa_caps": dict(isa_caps),
     }
 
 
@@ -75,7 +81,7 @@ def describe_device(device: torch.device | str) -> dict:
             "cuda": torch.version.cuda,
         }
     else:
-        found = _cpu_description()
+        found = _cpu_description(_isa_caps())
     return {"device": device.type, **found, "torch": torch.__version__}
 
 
@@ -106,14 +112,15 @@ def matmul_flops(
 
 def probe(device: torch.device | str = "cpu") -> dict:
     """The precision probe's result for ``device``: fp32 and bf16 FLOP/s and the precision
-    ``auto`` picks, from the cache when this machine was probed before."""
-    description = describe_device(device)
-    key = hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:16]
-    return _probe(key, json.dumps(description, sort_keys=True))
+    ``auto`` picks, from the cache when this machine was probed before (and from memory when
+    this process asked before: it is asked on every forward pass)."""
+    return _probe(str(torch.device(device)), _isa_caps())
 
 
 @cache
-def _probe(key: str, description: str) -> dict:
+def _probe(device: str, isa_caps: tuple[tuple[str, str], ...]) -> dict:
+    description = json.dumps(describe_device(device), sort_keys=True)
+    key = hashlib.sha256(description.encode()).hexdigest()[:16]
     path = cache_dir() / PROBE_FILE
     try:
         known = json.loads(path.read_text())
@@ -124,7 +131,6 @@ def _probe(key: str, description: str) -> dict:
     if isinstance(known.get(key), dict) and known[key].get("precision") in ("fp32", "bf16"):
         return known[key]
     facts = json.loads(description)
-    device = "cuda" if facts["device"] == "cuda" else "cpu"
     fp32 = matmul_flops(torch.float32, device)
     bf16 = matmul_flops(torch.bfloat16, device)
     result = {
