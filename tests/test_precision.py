@@ -3,7 +3,9 @@ faster, the probe is cached per machine, and builds, trainings and results say w
 
 import json
 import os
+import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -136,3 +138,18 @@ def test_auto_trains_in_bf16_only_encoders_that_gain_from_it(fresh_probe):
         assert training_precision(name, "bf16") == "bf16"
     with pytest.raises(KeyError, match="unknown encoder 'nope'"):
         training_precision("nope")
+
+
+def test_sne_trains_and_predicts_in_bf16_on_any_cpu(trained_zoo_splits):
+    """The bf16 path (autocast around SNE's own attention function) runs forward and backward
+    and learns something, wherever bf16 is emulated too (then it warns)."""
+    train, val, _ = trained_zoo_splits
+    config = {"chunk_size": 16, "hidden": 16, "heads": 2, "out_dim": 16}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        predictor = PerformancePredictor("sne", config, epochs=2, batch_size=16, precision="bf16")
+        history = predictor.fit(train, val, progress=False)
+        predicted = predictor.predict(val)
+    assert predictor.precision == "bf16"
+    assert np.isfinite(history["train_loss"]).all() and np.isfinite(predicted).all()
+    assert predicted.dtype == np.float64 and predicted.std() > 0
