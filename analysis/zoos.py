@@ -29,8 +29,9 @@ def zoo_location(name: str, spec: dict, root: Path | None = None) -> Path:
     on one machine is reused on another, and its manifest says which precision built it."""
     if "path" in spec:
         return Path(spec["path"]).expanduser()
-    config = build_spec(spec)
-    digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+    digest = hashlib.sha256(
+        json.dumps(build_spec(spec).to_dict(), sort_keys=True).encode()
+    ).hexdigest()[:10]
     return (root or cache_dir()) / "zoos" / f"{name}-{digest}"
 
 

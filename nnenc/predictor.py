@@ -7,8 +7,9 @@ logit-invariance regulariser (the squared change of the prediction when the hidd
 the input networks are randomly permuted), a progress bar with the running validation tau.
 Precision ``auto`` (the default) trains and predicts in bf16 autocast where the device runs bf16
 natively and faster than fp32 (:mod:`nnenc.precision`) and the encoder trains faster in it
-(SNE), else in fp32; ``fp32`` and ``bf16`` force one. Same seed, same result, on the same precision and instruction set. Saved as
-``weights.safetensors`` + ``config.json``; never pickled.
+(SNE), else in fp32; ``fp32`` and ``bf16`` force one. Same seed, same result, on the same
+precision and instruction set. Saved as ``weights.safetensors`` + ``config.json``; never
+pickled.
 """
 
 from __future__ import annotations
@@ -101,7 +102,6 @@ class PerformancePredictor(nn.Module):
         **training: overrides of :data:`TRAINING_DEFAULTS` (target column, loss ``bce``/``mse``,
             epochs, batch size, learning rate, weight decay, early-stopping patience, seed,
             logit-invariance weight, head width, device, precision ``auto``/``fp32``/``bf16``).
-
     """
 
     def __init__(self, encoder: str = "sne", encoder_config: dict | None = None, **training):
@@ -153,10 +153,14 @@ class PerformancePredictor(nn.Module):
         settings = self.settings
         return training_precision(self.encoder_name, settings["precision"], settings["device"])
 
+    def _in_precision(self):
+        """The context a forward pass runs in: :attr:`precision` on the predictor's device."""
+        return autocast(self.precision, self.settings["device"])
+
     def forward(self, batch) -> torch.Tensor:
         """Raw outputs ``(B,)`` in float32: logits (BCE) or standardised values (MSE), computed
         in the predictor's precision."""
-        with autocast(self.precision, self.settings["device"]):
+        with self._in_precision():
             return self.head(self.encoder(batch)).squeeze(-1).float()
 
     def _to_target(self, raw: torch.Tensor) -> torch.Tensor:
@@ -269,7 +273,7 @@ class PerformancePredictor(nn.Module):
         features = self._featurize(networks_of(source), "input", progress=False)
 
         def encode(batch) -> torch.Tensor:
-            with autocast(self.precision, self.settings["device"]):
+            with self._in_precision():
                 return self.encoder(batch).float()
 
         return self._in_batches(features, encode).numpy()
