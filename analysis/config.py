@@ -27,6 +27,19 @@ TREES = StatnnTrees.encoder_name
 LABEL_NOISE = "label-noise"
 """The label-noise reference's rows: Kendall tau between the two half-test-set accuracies."""
 ABLATION_FACTORS = ("chunk_size", "pooling", "positional", "logit_invariance")
+PROTOCOLS = ("final", "all-checkpoints")
+"""How networks are drawn from a zoo: each run's final checkpoint (as the published Small CNN
+Zoo studies score), or every checkpoint of every run."""
+MIN_TEST_RUNS = 30
+"""The fewest training runs a test split may hold: with fewer, a Kendall tau's 95% interval is
+wider than +-0.25 and no comparison can be read from it."""
+
+
+def split_counts(runs: int, split: tuple[float, float, float]) -> tuple[int, int, int]:
+    """Train, val and test runs of a zoo of ``runs`` runs, rounded as
+    :func:`nnenc.zoo.splits.split_by_group` cuts them."""
+    cuts = [round(sum(split[: i + 1]) * runs) for i in range(2)]
+    return cuts[0], cuts[1] - cuts[0], runs - cuts[1]
 
 
 def preset_names() -> list[str]:
@@ -69,6 +82,10 @@ class BenchConfig:
     encoders: dict[str, dict]
     training: dict
     experiments: dict[str, dict]
+    protocol: str = "final"
+    tuning: dict = field(default_factory=dict)
+    """``{zoo, trials, seed}``: every encoder's search on ``zoo``'s validation split (see
+    :mod:`analysis.tuning`); empty: the presets' settings as given."""
     raw: dict = field(repr=False, default_factory=dict)
 
     @classmethod
@@ -139,6 +156,28 @@ class BenchConfig:
         split = tuple(raw.get("split", (0.6, 0.2, 0.2)))
         if len(split) != 3 or abs(sum(split) - 1) > 1e-6:
             problems.append(f"split must be three fractions summing to 1, got {list(split)}")
+        if len(split) == 3:
+            for name, spec in zoos.items():
+                runs = spec.get("runs")
+                if isinstance(runs, int) and split_counts(runs, split)[2] < MIN_TEST_RUNS:
+                    problems.append(
+                        f"zoo {name!r}: a test split of {split[2]:g} of {runs} runs holds "
+                        f"{split_counts(runs, split)[2]} runs, fewer than {MIN_TEST_RUNS}, too few "
+                        "to rank encoders; build more runs or give the test split more"
+                    )
+        protocol = raw.get("protocol", "final")
+        if protocol not in PROTOCOLS:
+            problems.append(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        tuning = dict(raw.get("tuning") or {})
+        if tuning:
+            if tuning.get("zoo") not in zoos:
+                problems.append(
+                    f"tuning.zoo names {tuning.get('zoo')!r}, which the preset does not define"
+                )
+            if not isinstance(tuning.get("trials"), int) or tuning["trials"] < 1:
+                problems.append(
+                    f"tuning.trials must be a positive integer, got {tuning.get('trials')!r}"
+                )
         seeds = tuple(int(s) for s in raw.get("seeds", (0,)))
         if not seeds:
             problems.append("seeds: give at least one")
@@ -152,6 +191,8 @@ class BenchConfig:
             encoders=encoders,
             training=dict(raw.get("training") or {}),
             experiments=experiments,
+            protocol=protocol,
+            tuning=tuning,
             raw=raw,
         )
 

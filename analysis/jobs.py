@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from nnenc import load_zoo
 from nnenc.encoders import EncoderInputError, create_encoder
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor, training_precision
+from nnenc.zoo import Zoo, ZooSplits
 from nnenc.zoo.atomic import write_csv, write_json
 from nnenc.zoo.native import package_version
 
@@ -181,14 +182,24 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _predictor(job: Job, device: str):
+def make_predictor(job: Job, device: str):
+    """The predictor a job trains: STATNN's trees or a :class:`PerformancePredictor`."""
     if job.encoder == TREES:
         from baselines.statnn import StatnnTrees
 
-        return StatnnTrees(seed=job.seed)
+        return StatnnTrees(seed=job.seed, **job.encoder_config)
     return PerformancePredictor(
         job.encoder, job.encoder_config, **{**job.training, "seed": job.seed, "device": device}
     )
+
+
+def protocol_splits(zoo: Zoo, protocol: str, split: tuple, seed: int) -> ZooSplits:
+    """Train/val/test of ``zoo`` split by training run with ``seed``: each run's final checkpoint
+    (``final``: the zoo's last epoch; runs that diverged by then are left out, as the published
+    studies drop them) or every finite checkpoint (``all-checkpoints``)."""
+    if protocol == "final":
+        zoo = zoo.filter(epoch=int(zoo.metrics["epoch"].max()))
+    return zoo.filter(finite=True).split(tuple(split), seed=seed)
 
 
 def run_job(
@@ -198,9 +209,11 @@ def run_job(
     out: str,
     threads: int = 1,
     device: str = "cpu",
+    protocol: str = "final",
 ) -> list[dict]:
     """Run one job (given as ``asdict(Job)``) with ``threads`` torch threads, training on
-    ``device``; returns its rows, one per target."""
+    ``device``, networks drawn from the zoos by ``protocol`` (:func:`protocol_splits`); returns
+    its rows, one per target."""
     torch.set_num_threads(threads)
     job = Job(
         **{
@@ -215,8 +228,7 @@ def run_job(
 
     def split_of(name: str):
         if name not in splits:
-            zoo = load_zoo(zoo_paths[name]).filter(finite=True)
-            splits[name] = zoo.split(tuple(split), seed=job.seed)
+            splits[name] = protocol_splits(load_zoo(zoo_paths[name]), protocol, split, job.seed)
         return splits[name]
 
     base = {
@@ -228,14 +240,17 @@ def run_job(
         "config": json.dumps({"encoder": job.encoder_config, "training": job.training}),
         "nnenc_version": package_version(),
         "device": device,
+        "protocol": protocol,
     }
     rows = []
     if job.encoder == LABEL_NOISE:
-        test = split_of(job.source).test.metrics
-        tau = kendall_tau(test["test_accuracy_half1"], test["test_accuracy_half2"])
+        test = split_of(job.source).test
+        half1, half2 = (test.metrics[f"test_accuracy_half{h}"].to_numpy(float) for h in (1, 2))
+        tau = kendall_tau(half1, half2)
         rows.append({**base, "target": job.source, "status": "ok", "kendall_tau": tau})
+        _save_outputs(Path(out), job, job.source, test, half1, half2)
     else:
-        predictor, fitted = _trained(job, split_of, zoo_paths, split, Path(out), device)
+        predictor, fitted = _trained(job, split_of, zoo_paths, (split, protocol), Path(out), device)
         for target in job.targets:
             test = split_of(target).test
             row = {**base, **fitted, "target": target, "n_test": len(test)}
@@ -247,6 +262,8 @@ def run_job(
             true = test.metrics[predictor.settings["target"]].to_numpy(float)
             rows.append({**row, "status": "ok", **prediction_metrics(true, predicted)})
             _save_outputs(Path(out), job, target, test, true, predicted, predictor)
+            for alias in job.aliases:  # the same predictions, under each name the rows carry
+                _save_outputs(Path(out), replace(job, variant=alias), target, test, true, predicted)
     ended = {
         "peak_rss_mb": _peak_mb(),
         "wall_seconds": time.perf_counter() - started,
@@ -257,9 +274,9 @@ def run_job(
     return rows + [{**row, "variant": alias} for alias in job.aliases for row in rows]
 
 
-def training_key(job: Job, zoo_paths: dict[str, str], split: tuple, device: str = "cpu") -> str:
+def training_key(job: Job, zoo_paths: dict[str, str], split, device: str = "cpu") -> str:
     """What a job's training depends on (encoder, its effective settings with the precision
-    resolved for ``device``, the source zoo, the split, the seed), hashed: jobs of any
+    resolved for ``device``, the source zoo, the split and protocol, the seed), hashed: jobs of any
     experiment with the same key train the same predictor (training is deterministic), so one
     trains it and the others reuse it."""
     training = job.training
@@ -267,11 +284,11 @@ def training_key(job: Job, zoo_paths: dict[str, str], split: tuple, device: str 
         requested = {**TRAINING_DEFAULTS, **training}["precision"]
         training = {**training, "precision": training_precision(job.encoder, requested, device)}
     settings = _effective_settings(job.encoder, job.encoder_config, training)
-    spec = [job.encoder, settings, str(zoo_paths[job.source]), list(split), job.seed]
+    spec = [job.encoder, settings, str(zoo_paths[job.source]), split, job.seed]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
 
 
-def _trained(job: Job, split_of, zoo_paths: dict, split: tuple, out: Path, device: str):
+def _trained(job: Job, split_of, zoo_paths: dict, split, out: Path, device: str):
     """(predictor, fit figures): loaded from ``out/predictors/`` when a job with the same
     :func:`training_key` trained it before, else trained (and saved, unless it is STATNN's
     trees, which train in seconds and have no saved form)."""
@@ -282,7 +299,7 @@ def _trained(job: Job, split_of, zoo_paths: dict, split: tuple, out: Path, devic
             (folder / FIT).read_text()
         )
     train, val, _ = split_of(job.source)
-    predictor = _predictor(job, device)
+    predictor = make_predictor(job, device)
     started = time.perf_counter()
     history = predictor.fit(train, val, progress=False)
     fitted = {
@@ -298,12 +315,18 @@ def _trained(job: Job, split_of, zoo_paths: dict, split: tuple, out: Path, devic
     return predictor, fitted
 
 
-def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predictor) -> None:
-    """Predictions (for scatter plots) and, for encoders, the encodings of the target's test
-    networks (for embedding plots)."""
+def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predictor=None) -> None:
+    """Predictions (for intervals and scatter plots; the label-noise reference's are the two
+    halves' accuracies) and, for encoders, the encodings of the target's test networks (for
+    embedding plots)."""
     name = job.output_name(target)
     table = pd.DataFrame(
-        {"model_id": test.metrics["model_id"].to_numpy(), "true": true, "predicted": predicted}
+        {
+            "model_id": test.metrics["model_id"].to_numpy(),
+            "run_id": test.metrics["run_id"].to_numpy(),
+            "true": true,
+            "predicted": predicted,
+        }
     )
     write_csv(table, out / "predictions" / f"{name}.csv.gz")
     if isinstance(predictor, PerformancePredictor):
@@ -313,7 +336,13 @@ def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predi
 
 
 def job_arguments(
-    jobs: list[Job], zoo_paths: dict, split: tuple, out: Path, threads: int, device: str = "cpu"
+    jobs: list[Job],
+    zoo_paths: dict,
+    split: tuple,
+    out: Path,
+    threads: int,
+    device: str = "cpu",
+    protocol: str = "final",
 ):
     paths = {name: str(path) for name, path in zoo_paths.items()}
-    return [(asdict(job), paths, tuple(split), str(out), threads, device) for job in jobs]
+    return [(asdict(job), paths, tuple(split), str(out), threads, device, protocol) for job in jobs]

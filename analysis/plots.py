@@ -42,7 +42,7 @@ def cross_dataset_heatmaps(rows: pd.DataFrame, path: Path) -> list[Path]:
     grid = math.ceil(len(encoders) / columns)
     figure, axes = plt.subplots(grid, columns, figsize=(4.2 * columns, 3.6 * grid), squeeze=False)
     for ax, encoder in zip(axes.flat, encoders, strict=False):
-        matrix = cross_dataset_matrix(rows, encoder).mean.astype(float)
+        matrix = cross_dataset_matrix(rows, encoder).estimate.astype(float)
         sns.heatmap(
             matrix, annot=True, fmt=".2f", vmin=-0.2, vmax=1.0, cmap="viridis", ax=ax, cbar=False
         )
@@ -56,36 +56,59 @@ def cross_dataset_heatmaps(rows: pd.DataFrame, path: Path) -> list[Path]:
     return save(figure, path)
 
 
-def task_bars(summary: Table, path: Path) -> list[Path]:
-    """Grouped bars: a group per task, a bar per encoder (error bars: std over seeds); the
-    label-noise reference as a black line over each group; n/a marked."""
-    encoders = [e for e in summary.mean.index if e not in summary.reference]
-    tasks = list(summary.mean.columns)
+def _interval_bars(ax, table: Table, rows: list[str], tasks: list[str]) -> None:
+    """A group of bars per task, one per row of ``table``, with its 95% interval; n/a marked;
+    for differences, ``*`` above (or below) a bar whose interval excludes 0."""
+    width = 0.8 / len(rows)
+    palette = sns.color_palette("tab10", len(rows))
+    for i, name in enumerate(rows):
+        x = np.arange(len(tasks)) + (i - (len(rows) - 1) / 2) * width
+        value = table.estimate.loc[name, tasks].to_numpy(float)
+        low = table.low.loc[name, tasks].to_numpy(float)
+        high = table.high.loc[name, tasks].to_numpy(float)
+        error = np.nan_to_num(np.stack([value - low, high - value]))
+        ax.bar(x, np.nan_to_num(value), width, yerr=error, label=name, color=palette[i], capsize=2)
+        for xi, v, lo, hi in zip(x, value, low, high, strict=True):
+            if np.isnan(v):
+                ax.text(xi, 0.01, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
+            elif table.signed and (lo > 0 or hi < 0):
+                y, va = (hi, "bottom") if v > 0 else (lo, "top")
+                ax.text(xi, y, "*", ha="center", va=va, fontsize=11, fontweight="bold")
+    ax.set_xticks(np.arange(len(tasks)), tasks, rotation=15)
+
+
+def task_bars(summary: Table, difference: Table, path: Path) -> list[Path]:
+    """Two panels of grouped bars, a group per task: each encoder's Kendall tau (the
+    label-noise reference as a dashed line over each group), and SNE minus each baseline
+    (``*``: the interval excludes 0); error bars are 95% intervals."""
+    encoders = [e for e in summary.estimate.index if e not in summary.reference]
+    tasks = list(summary.estimate.columns)
     if not tasks or not encoders:
         return []
-    figure, ax = plt.subplots(figsize=(max(6, 1.6 * len(tasks) * len(encoders) / 3), 4))
-    width = 0.8 / len(encoders)
-    palette = sns.color_palette("tab10", len(encoders))
-    for i, encoder in enumerate(encoders):
-        x = np.arange(len(tasks)) + (i - (len(encoders) - 1) / 2) * width
-        mean = summary.mean.loc[encoder].to_numpy(float)
-        std = np.nan_to_num(summary.std.loc[encoder].to_numpy(float))
-        ax.bar(x, np.nan_to_num(mean), width, yerr=std, label=encoder, color=palette[i], capsize=2)
-        for xi, m in zip(x, mean, strict=True):
-            if np.isnan(m):
-                ax.text(xi, 0.01, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
+    others = [e for e in difference.estimate.index if difference.estimate.loc[e].notna().any()]
+    panels = 2 if others else 1
+    size = (max(6.5, 1.5 * len(tasks) * len(encoders) / 3), 4 * panels + 0.8)
+    figure, axes = plt.subplots(panels, 1, figsize=size, squeeze=False)
+    top = axes[0, 0]
+    _interval_bars(top, summary, encoders, tasks)
     for t, task in enumerate(tasks):
         reference = (
-            summary.mean.loc[LABEL_NOISE, task] if LABEL_NOISE in summary.mean.index else np.nan
+            summary.estimate.loc[LABEL_NOISE, task]
+            if LABEL_NOISE in summary.estimate.index
+            else np.nan
         )
         if not np.isnan(reference):
-            ax.hlines(reference, t - 0.45, t + 0.45, colors="black", linestyles="--")
-    ax.set_xticks(np.arange(len(tasks)), tasks, rotation=15)
-    ax.set_ylabel("Kendall tau")
-    ax.set_title("Kendall tau per task (dashed: label-noise reference)")
-    ax.legend(
-        fontsize=8, ncols=min(len(encoders), 6), loc="upper center", bbox_to_anchor=(0.5, -0.18)
-    )
+            top.hlines(reference, t - 0.45, t + 0.45, colors="black", linestyles="--")
+    top.set_ylabel("Kendall tau")
+    top.set_title("Kendall tau per task, 95% intervals (dashed: label-noise reference)")
+    top.legend(fontsize=8, ncols=min(len(encoders), 6), loc="lower center")
+    if others:
+        bottom = axes[1, 0]
+        _interval_bars(bottom, difference, others, tasks)
+        bottom.axhline(0, color="black", linewidth=0.8)
+        bottom.set_ylabel("SNE minus baseline")
+        bottom.set_title("SNE minus each baseline, paired 95% intervals (*: excludes 0)")
+        bottom.legend(fontsize=8, ncols=min(len(others), 6), loc="lower center")
     figure.tight_layout()
     return save(figure, path)
 
@@ -118,7 +141,8 @@ def best_scatter(rows: pd.DataFrame, results: Path, path: Path) -> list[Path]:
 
 
 def ablation_curves(table: pd.DataFrame, path: Path) -> list[Path]:
-    """Per factor: Kendall tau (± std), training time and peak memory against its values."""
+    """Per factor: Kendall tau (95% interval), training time and peak memory against its
+    values."""
     if table.empty:
         return []
     factors = list(dict.fromkeys(table["factor"]))
@@ -127,10 +151,12 @@ def ablation_curves(table: pd.DataFrame, path: Path) -> list[Path]:
         part = table[table["factor"] == factor]
         x = np.arange(len(part))
         for row, (field, label) in enumerate(
-            [("tau_mean", "Kendall tau"), ("train_seconds", "train s"), ("peak_rss_mb", "peak MB")]
+            [("tau", "Kendall tau"), ("train_seconds", "train s"), ("peak_rss_mb", "peak MB")]
         ):
             ax = axes[row, column]
-            error = part["tau_std"].fillna(0) if field == "tau_mean" else None
+            error = None
+            if field == "tau":
+                error = np.stack([part["tau"] - part["tau_low"], part["tau_high"] - part["tau"]])
             ax.errorbar(x, part[field], yerr=error, marker="o", capsize=3)
             ax.set_xticks(x, part["value"])
             ax.ticklabel_format(axis="y", useOffset=False, style="plain")
@@ -138,7 +164,7 @@ def ablation_curves(table: pd.DataFrame, path: Path) -> list[Path]:
                 ax.set_ylabel(label)
             if row == 0:
                 ax.set_title(factor)
-    figure.suptitle("SNE ablations (one factor at a time)")
+    figure.suptitle("SNE ablations (one factor at a time; 95% intervals)")
     figure.tight_layout()
     return save(figure, path)
 

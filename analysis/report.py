@@ -11,9 +11,10 @@ from analysis.tables import (
     Table,
     ablation_markdown,
     ablation_table,
+    comparison_tables,
     cross_dataset_matrix,
-    difference_table,
-    summary_table,
+    zoo_markdown,
+    zoo_table,
 )
 from nnenc.zoo.atomic import atomic_path, write_csv
 
@@ -31,21 +32,50 @@ def _write_table(folder: Path, name: str, table: Table) -> str:
     return markdown
 
 
+def _preamble(meta: dict) -> str:
+    """What the tables are: the preset, its protocol, and whether they are a smoke test."""
+    config = meta.get("config", {})
+    protocol = config.get("protocol", "all-checkpoints (results written before protocols)")
+    protocol = {
+        "final": "each run's final checkpoint, split by training run",
+        "all-checkpoints": "every checkpoint of every run, split by training run",
+    }.get(protocol, protocol)
+    split = config.get("split", "?")
+    text = (
+        f"Preset `{config.get('name', '?')}`: networks drawn as {protocol} "
+        f"(train/val/test fractions {split}), seeds {config.get('seeds', '?')}."
+    )
+    if config.get("name") == "quick":
+        text = (
+            "**A smoke test** (the quick preset: small zoos, short trainings): it shows the "
+            "pipeline runs, not how the encoders compare. " + text
+        )
+    return text
+
+
 def write_report(results: str | Path) -> str:
     """Write ``tables/`` (markdown + LaTeX) and ``figures/`` (PNG + PDF) into ``results``;
     returns the markdown of the tables."""
     results = Path(results)
-    rows = ResultsStore(results).rows()
+    store = ResultsStore(results)
+    rows = store.rows()
     if rows.empty:
         raise ValueError(f"{results}: no results yet; run `nnenc bench ... --out {results}` first")
     tables, figures = results / "tables", results / "figures"
-    sections = []
-    summary = summary_table(rows)
-    if len(summary.mean.columns):
+    sections = [_preamble(store.meta)]
+    zoos = {name: Path(path) for name, path in store.meta.get("zoos", {}).items()}
+    zoos = {name: path for name, path in zoos.items() if (path / "manifest.json").is_file()}
+    if zoos:
+        table = zoo_table(zoos)
+        write_csv(table, tables / "zoos.csv")
+        sections.append(zoo_markdown(table))
+        _write(tables / "zoos.md", sections[-1])
+    summary, difference = comparison_tables(rows, results)
+    if len(summary.estimate.columns):
         sections.append(_write_table(tables, "summary", summary))
-        plots.task_bars(summary, figures / "tasks")
         if "sne" in set(rows["encoder"]):
-            sections.append(_write_table(tables, "sne-vs-baselines", difference_table(rows)))
+            sections.append(_write_table(tables, "sne-vs-baselines", difference))
+        plots.task_bars(summary, difference, figures / "tasks")
     cross = rows[rows["experiment"] == "cross-dataset"]
     for encoder in sorted(set(cross["encoder"]) - {LABEL_NOISE}):
         matrix = cross_dataset_matrix(rows, encoder)
@@ -57,7 +87,7 @@ def write_report(results: str | Path) -> str:
         )
     if (rows["experiment"] == "cross-arch").any():
         plots.encoding_embedding(rows, results, figures / "embedding-cross-arch", "cross-arch")
-    ablations = ablation_table(rows)
+    ablations = ablation_table(rows, results)
     if not ablations.empty:
         text = ablation_markdown(ablations)
         _write(tables / "ablations.md", text)

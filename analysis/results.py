@@ -31,7 +31,7 @@ FIXED_PRECISION = {TREES: "fp64", LABEL_NOISE: ""}
 """The ``precision`` of rows whose predictor is not a torch model (every other row names the
 precision its predictor computed in; rows written before that trained in fp32)."""
 FORMAT = "nnenc-results"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 KEY = ["experiment", "encoder", "variant", "source", "seed"]
 
 

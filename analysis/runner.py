@@ -11,9 +11,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from analysis.config import BenchConfig, experiment_zoos
+from analysis.config import MIN_TEST_RUNS, BenchConfig, experiment_zoos, split_counts
 from analysis.jobs import job_arguments, plan_jobs, run_job
 from analysis.results import ResultsStore
+from analysis.tuning import tune_encoder, tuned_config, tuning_arguments, write_summary
 from analysis.zoos import ensure_zoos
 from nnenc import load_zoo
 from nnenc.tasks import run_tasks
@@ -26,6 +27,37 @@ def zoos_of(config: BenchConfig, experiments: list[str]) -> list[str]:
             if name not in names:
                 names.append(name)
     return names
+
+
+def _tune(config, out, workers, threads, ray_address, progress, device, zoo_root) -> BenchConfig:
+    """Every encoder's search (:mod:`analysis.tuning`), resumed where it stopped; returns
+    ``config`` with the chosen settings."""
+    paths = ensure_zoos(
+        config.zoos, [config.tuning["zoo"]], workers, ray_address, progress, zoo_root, device
+    )
+    arguments = tuning_arguments(config, paths, Path(out), threads, device)
+    bar = tqdm(
+        total=len(arguments),
+        desc="tuning (same trials per encoder)",
+        unit="encoder",
+        disable=not progress,
+    )
+    choices = {}
+    for choice in run_tasks(
+        tune_encoder,
+        arguments,
+        workers=workers,
+        ray_address=ray_address,
+        num_cpus=threads,
+        num_gpus=1 if device == "cuda" else 0,
+    ):
+        choices[choice["encoder"]] = choice
+        bar.update(1)
+        bar.set_postfix_str(f"{choice['encoder']}: val tau {choice['val_kendall_tau']:.3f}")
+    bar.close()
+    choices = {name: choices[name] for name in config.encoders}
+    write_summary(Path(out), config, choices)
+    return tuned_config(config, choices)
 
 
 def run_benchmark(
@@ -59,7 +91,19 @@ def run_benchmark(
     names = zoos_of(config, experiments)
     paths = ensure_zoos(config.zoos, names, workers, ray_address, progress, zoo_root, device)
     store = ResultsStore(out, config.raw, zoos=paths)
-    architectures = {name: ",".join(load_zoo(paths[name]).architectures) for name in names}
+    zoos = {name: load_zoo(paths[name]) for name in names}
+    for name, zoo in zoos.items():  # zoos on disk: their size is known only now
+        runs = zoo.metrics["run_id"].nunique()
+        test_runs = split_counts(runs, config.split)[2]
+        if test_runs < MIN_TEST_RUNS:
+            raise ValueError(
+                f"zoo {name!r} ({paths[name]}) has {runs} training runs: a test split of "
+                f"{config.split[2]:g} holds {test_runs}, fewer than {MIN_TEST_RUNS}, too few to "
+                "rank encoders; use a larger zoo or give the test split more"
+            )
+    architectures = {name: ",".join(zoo.architectures) for name, zoo in zoos.items()}
+    if config.tuning:
+        config = _tune(config, out, workers, threads, ray_address, progress, device, zoo_root)
     jobs = [job for e in experiments for job in plan_jobs(config, e, architectures)]
     done = store.done_keys()
     todo = [job for job in jobs if not set(job.keys) <= done]
@@ -72,7 +116,7 @@ def run_benchmark(
     )
     results = run_tasks(
         run_job,
-        job_arguments(todo, paths, config.split, Path(out), threads, device),
+        job_arguments(todo, paths, config.split, Path(out), threads, device, config.protocol),
         workers=workers,
         ray_address=ray_address,
         num_cpus=threads,

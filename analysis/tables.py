@@ -1,69 +1,92 @@
-"""Comparison tables from a results table: numbers first (mean and std over seeds), formatting
+"""Comparison tables from a results folder: numbers first (each encoder's Kendall tau and SNE
+minus each baseline, with paired 95% bootstrap intervals: :mod:`analysis.intervals`), formatting
 after (markdown and LaTeX, best encoder per column in bold, the label-noise reference as its own
-row).
+row, ``*`` on a difference whose interval excludes 0).
 
-Averages over several zoo pairs (the cross-dataset off-diagonal, say) are taken per seed first,
-then their mean and std over seeds are reported.
+A task's score is the mean over its seeds and scored (source, target) pairs (the cross-dataset
+off-diagonal, say) of the tau on each test split.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis.jobs import LABEL_NOISE
+from analysis.intervals import Group, detectable_difference, task_intervals
+from analysis.jobs import LABEL_NOISE, Job
 
 METRIC = "kendall_tau"
 
 
 @dataclass(frozen=True)
 class Table:
-    """``mean`` and ``std`` frames of the same shape; NaN mean = n/a. ``reference`` rows (the
-    label-noise reference) are shown but never bold."""
+    """``estimate``, ``low`` and ``high`` frames of the same shape (a 95% interval per cell;
+    NaN estimate = n/a). ``reference`` rows (the label-noise reference) are shown but never
+    bold."""
 
     title: str
-    mean: pd.DataFrame
-    std: pd.DataFrame
+    estimate: pd.DataFrame
+    low: pd.DataFrame
+    high: pd.DataFrame
     reference: tuple[str, ...] = (LABEL_NOISE,)
     signed: bool = False
-    """Differences: shown with their sign, and no best in bold."""
-    notes: pd.DataFrame | None = None
-    """Text after a cell's numbers (same shape as ``mean``), e.g. seeds won."""
+    """Differences: shown with their sign, ``*`` where the interval excludes 0, no bold."""
+    footnote: str = ""
+    detectable: dict = field(default_factory=dict)
+    """Column -> the smallest difference the run would detect (differences tables)."""
 
     def cell(self, row, column, bold: bool = False, latex: bool = False) -> str:
-        m, s = self.mean.loc[row, column], self.std.loc[row, column]
+        m, lo, hi = (frame.loc[row, column] for frame in (self.estimate, self.low, self.high))
         if pd.isna(m):
             return "n/a"
-        pm = " $\\pm$ " if latex else " ± "
-        value = f"{m:+.3f}" if self.signed else f"{m:.3f}"
-        text = value if pd.isna(s) else f"{value}{pm}{s:.3f}"
-        if self.notes is not None and isinstance(self.notes.loc[row, column], str):
-            text += f" {self.notes.loc[row, column]}"
+        number = "{:+.3f}" if self.signed else "{:.3f}"
+        text = number.format(m)
+        if not pd.isna(lo):
+            text += f" [{number.format(lo)}, {number.format(hi)}]"
+        if self.signed and not pd.isna(lo) and (lo > 0 or hi < 0):
+            text += " *"
         if bold:
             return f"\\textbf{{{text}}}" if latex else f"**{text}**"
         return text
 
     def best(self) -> dict:
-        """Column -> the row with the highest mean (reference rows excluded; none for
+        """Column -> the row with the highest estimate (reference rows excluded; none for
         differences)."""
         if self.signed:
             return {}
-        candidates = self.mean.drop(index=[r for r in self.reference if r in self.mean.index])
+        candidates = self.estimate.drop(
+            index=[r for r in self.reference if r in self.estimate.index]
+        )
         return {
-            c: candidates[c].idxmax() for c in candidates.columns if candidates[c].notna().any()
+            c: candidates[c].astype(float).idxmax()
+            for c in candidates.columns
+            if candidates[c].notna().any()
         }
+
+    def notes(self) -> list[str]:
+        lines = [self.footnote] if self.footnote else []
+        if self.detectable:
+            sizes = ", ".join(f"{c}: {v:.3f}" for c, v in self.detectable.items())
+            lines.append(
+                "Smallest difference this run detects four times in five (2.8 bootstrap "
+                f"standard errors of a paired difference, median over baselines): {sizes}."
+            )
+        return lines
 
     def to_markdown(self) -> str:
         best = self.best()
-        header = "| | " + " | ".join(map(str, self.mean.columns)) + " |"
-        lines = [f"**{self.title}**", "", header, "|---" * (len(self.mean.columns) + 1) + "|"]
-        for row in self.mean.index:
-            cells = [self.cell(row, c, best.get(c) == row) for c in self.mean.columns]
+        columns = self.estimate.columns
+        header = "| | " + " | ".join(map(str, columns)) + " |"
+        lines = [f"**{self.title}**", "", header, "|---" * (len(columns) + 1) + "|"]
+        for row in self.estimate.index:
+            cells = [self.cell(row, c, best.get(c) == row) for c in columns]
             name = f"*{row}*" if row in self.reference else str(row)
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        return "\n".join(lines)
+        notes = self.notes()
+        return "\n".join(lines + (["", *notes] if notes else []))
 
     def to_latex(self) -> str:
         best = self.best()
@@ -71,16 +94,19 @@ class Table:
         def escape(text) -> str:
             return str(text).replace("_", "\\_").replace("&", "\\&").replace("→", "$\\to$")
 
-        columns = "l" + "c" * len(self.mean.columns)
+        columns = "l" + "c" * len(self.estimate.columns)
         lines = [
             f"% {self.title}",
+            *(f"% {note}" for note in self.notes()),
             f"\\begin{{tabular}}{{{columns}}}",
             "\\toprule",
-            " & " + " & ".join(escape(c) for c in self.mean.columns) + " \\\\",
+            " & " + " & ".join(escape(c) for c in self.estimate.columns) + " \\\\",
             "\\midrule",
         ]
-        for row in self.mean.index:
-            cells = [self.cell(row, c, best.get(c) == row, latex=True) for c in self.mean.columns]
+        for row in self.estimate.index:
+            cells = [
+                self.cell(row, c, best.get(c) == row, latex=True) for c in self.estimate.columns
+            ]
             name = f"\\textit{{{escape(row)}}}" if row in self.reference else escape(row)
             lines.append(f"{name} & " + " & ".join(cells) + " \\\\")
         lines += ["\\bottomrule", "\\end{tabular}"]
@@ -92,31 +118,10 @@ def default_variant(rows: pd.DataFrame) -> pd.Series:
     return rows["variant"].isna() | (rows["variant"] == "")
 
 
-def _per_seed(rows: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
-    """Seed x encoder: the mean over ``pairs`` (NaN if any pair is n/a)."""
-    if rows.empty or not pairs:
-        return pd.DataFrame()
-    wanted = pd.MultiIndex.from_tuples(pairs, names=["source", "target"])
-    picked = rows.set_index(["source", "target"])
-    picked = picked[picked.index.isin(wanted)].reset_index()
-    per_seed = picked.groupby(["encoder", "seed"])[METRIC].agg(
-        lambda x: x.mean() if len(x) == len(pairs) and x.notna().all() else np.nan
-    )
-    return per_seed.unstack("encoder")
-
-
 def _pairs(rows: pd.DataFrame, diagonal: bool) -> list[tuple[str, str]]:
     pairs = rows[rows["encoder"] != LABEL_NOISE][["source", "target"]].drop_duplicates()
     pairs = [tuple(p) for p in pairs.itertuples(index=False)]
     return [p for p in pairs if (p[0] == p[1]) == diagonal]
-
-
-def _label_noise_for(rows: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.Series:
-    """The reference for a set of pairs: the label-noise tau of their targets, averaged."""
-    noise = rows[rows["encoder"] == LABEL_NOISE]
-    targets = sorted({t for _, t in pairs})
-    per_seed = noise[noise["target"].isin(targets)].groupby("seed")[METRIC].mean()
-    return pd.Series({"mean": per_seed.mean(), "std": per_seed.std()})
 
 
 def _scored(rows: pd.DataFrame, experiment: str) -> pd.DataFrame:
@@ -143,102 +148,251 @@ def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
     return columns
 
 
-def summary_table(rows: pd.DataFrame) -> Table:
-    """Encoders x tasks (:func:`_tasks`); Kendall tau, mean ± std over seeds."""
+def read_predictions(results: Path, row) -> pd.DataFrame:
+    """A scored row's test networks: ``model_id``, ``unit`` (its training run), ``true`` and
+    ``predicted`` (for the label-noise reference: the two halves' accuracies)."""
+    variant = row["variant"] if isinstance(row["variant"], str) else ""
+    job = Job(row["experiment"], row["encoder"], row["source"], (), int(row["seed"]), variant)
+    table = pd.read_csv(results / "predictions" / f"{job.output_name(row['target'])}.csv.gz")
+    table["unit"] = table["run_id"] if "run_id" in table else table["model_id"]
+    return table
+
+
+def _groups(
+    frame: pd.DataFrame, pairs: list, results: Path, scorers: list[str], key: str = "encoder"
+) -> list[Group]:
+    """One :class:`Group` per (pair, seed) where every scorer (a value of column ``key``) has
+    predictions."""
+    groups = []
+    for (source, target), seed in sorted(
+        {(p, s) for p in pairs for s in frame["seed"].unique()}, key=str
+    ):
+        here = frame[(frame["target"] == target) & (frame["seed"] == seed)]
+        scored = here[(here["source"] == source) | (here["encoder"] == LABEL_NOISE)]
+        tables = {r[key]: r for _, r in scored.iterrows()}
+        if not all(name in tables for name in scorers):
+            continue
+        merged = None
+        for name in scorers:
+            table = read_predictions(results, tables[name]).set_index("model_id")
+            columns = {"true": f"true:{name}", "predicted": f"predicted:{name}"}
+            part = table[["unit", "true", "predicted"]].rename(columns=columns)
+            merged = part if merged is None else merged.join(part.drop(columns="unit"))
+        groups.append(
+            Group(
+                merged["unit"].to_numpy(),
+                {name: merged[f"true:{name}"].to_numpy(float) for name in scorers},
+                {name: merged[f"predicted:{name}"].to_numpy(float) for name in scorers},
+            )
+        )
+    return groups
+
+
+def _readable(frame: pd.DataFrame, pairs: list, encoder: str) -> bool:
+    """Whether ``encoder`` scored every pair of the task (not n/a) on some seed."""
+    mine = frame[frame["encoder"] == encoder].set_index(["source", "target"])
+    return all(p in mine.index and mine.loc[[p], METRIC].notna().all() for p in pairs)
+
+
+def comparison_tables(
+    rows: pd.DataFrame, results: str | Path, encoder: str = "sne", seed: int = 0
+) -> tuple[Table, Table]:
+    """The summary (every encoder's tau per task, :func:`_tasks`) and ``encoder`` minus each
+    other encoder, from one paired bootstrap per task over the saved predictions."""
+    results = Path(results)
     columns = _tasks(rows)
     encoders = sorted(
         {e for frame, _ in columns.values() for e in frame["encoder"] if e != LABEL_NOISE}
     )
-    mean = pd.DataFrame(index=[*encoders, LABEL_NOISE], columns=list(columns), dtype=float)
-    std = mean.copy()
-    for name, (frame, pairs) in columns.items():
-        per_seed = _per_seed(frame[frame["encoder"] != LABEL_NOISE], pairs)
-        for encoder in per_seed.columns:
-            mean.loc[encoder, name] = per_seed[encoder].mean()
-            std.loc[encoder, name] = per_seed[encoder].std()
-        noise = _label_noise_for(frame, pairs)
-        mean.loc[LABEL_NOISE, name], std.loc[LABEL_NOISE, name] = noise["mean"], noise["std"]
-    return Table("Kendall tau on the test split, mean ± std over seeds", mean, std)
-
-
-def difference_table(rows: pd.DataFrame, encoder: str = "sne") -> Table:
-    """``encoder`` minus each other encoder, per task (:func:`_tasks`): the Kendall tau
-    difference paired by seed (same seeds, so the same splits), mean ± std over seeds, and the
-    seeds on which ``encoder`` was ahead. n/a where either cannot run."""
-    columns = _tasks(rows)
-    others = sorted(set(rows["encoder"]) - {encoder, LABEL_NOISE})
-    mean = pd.DataFrame(index=others, columns=list(columns), dtype=float)
-    std, notes = mean.copy(), pd.DataFrame(index=others, columns=list(columns), dtype=object)
-    for name, (frame, pairs) in columns.items():
-        per_seed = _per_seed(frame[frame["encoder"] != LABEL_NOISE], pairs)
-        if encoder not in per_seed:
+    names = [*encoders, LABEL_NOISE]
+    estimate = pd.DataFrame(index=names, columns=list(columns), dtype=float)
+    low, high = estimate.copy(), estimate.copy()
+    others = [e for e in encoders if e != encoder]
+    gap = pd.DataFrame(index=others, columns=list(columns), dtype=float)
+    gap_low, gap_high = gap.copy(), gap.copy()
+    detectable = {}
+    for task, (frame, pairs) in columns.items():
+        scorers = [e for e in encoders if _readable(frame, pairs, e)]
+        if LABEL_NOISE in set(frame["encoder"]):
+            scorers.append(LABEL_NOISE)
+        differences = [(encoder, o) for o in others if encoder in scorers and o in scorers]
+        groups = _groups(frame, pairs, results, scorers)
+        if not groups:
             continue
-        for other in others:
-            if other not in per_seed:
-                continue
-            gap = (per_seed[encoder] - per_seed[other]).dropna()
-            if gap.empty:
-                continue
-            mean.loc[other, name], std.loc[other, name] = gap.mean(), gap.std()
-            notes.loc[other, name] = f"({int((gap > 0).sum())}/{len(gap)})"
-    return Table(
-        f"{encoder} minus each encoder, Kendall tau paired by seed: mean ± std over seeds "
-        f"(seeds where {encoder} is ahead)",
-        mean,
-        std,
+        found = task_intervals(groups, scorers, differences, seed=seed)
+        for name in scorers:
+            i = found[name]
+            estimate.loc[name, task], low.loc[name, task], high.loc[name, task] = (
+                i.estimate,
+                i.low,
+                i.high,
+            )
+        for pair in differences:
+            i = found[pair]
+            other = pair[1]
+            gap.loc[other, task], gap_low.loc[other, task], gap_high.loc[other, task] = (
+                i.estimate,
+                i.low,
+                i.high,
+            )
+        if differences:
+            detectable[task] = detectable_difference(found)
+    n_seeds = rows["seed"].nunique()
+    about = (
+        f"mean over {n_seeds} seeds (and a task's zoo pairs); [95% interval]: paired "
+        "bootstrap over the test splits' training runs"
+    )
+    summary = Table(f"Kendall tau on the test split, {about}", estimate, low, high)
+    difference = Table(
+        f"{encoder} minus each encoder, Kendall tau, {about}; * the interval excludes 0",
+        gap,
+        gap_low,
+        gap_high,
         (),
         signed=True,
-        notes=notes,
+        detectable=detectable,
     )
+    return summary, difference
 
 
 def cross_dataset_matrix(rows: pd.DataFrame, encoder: str) -> Table:
-    """Source x target Kendall tau of one encoder (the diagonal is in-distribution)."""
+    """Source x target Kendall tau of one encoder (the diagonal is in-distribution): mean over
+    seeds, [lowest, highest] seed."""
     frame = _scored(rows, "cross-dataset")
     frame = frame[frame["encoder"] == encoder]
-    stats = frame.groupby(["source", "target"])[METRIC].agg(["mean", "std"])
+    stats = frame.groupby(["source", "target"])[METRIC].agg(["mean", "min", "max"])
     mean = stats["mean"].unstack("target")
-    std = stats["std"].unstack("target").reindex_like(mean)
+    low = stats["min"].unstack("target").reindex_like(mean)
+    high = stats["max"].unstack("target").reindex_like(mean)
     return Table(
-        f"{encoder}: cross-dataset Kendall tau (rows: trained on, columns: tested on)",
+        f"{encoder}: cross-dataset Kendall tau (rows: trained on, columns: tested on), mean "
+        "over seeds [lowest, highest seed]",
         mean,
-        std,
+        low,
+        high,
         (),
     )
 
 
-def ablation_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Variant -> tau (mean, std over seeds), train seconds and peak memory (means)."""
+def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd.DataFrame:
+    """Variant -> tau with its 95% interval, its difference from the encoder's preset
+    configuration with an interval (one paired bootstrap over every variant's predictions),
+    train seconds and peak memory (means)."""
     frame = rows[(rows["experiment"] == "ablate") & (rows["encoder"] != LABEL_NOISE)].copy()
     if frame.empty:
         return pd.DataFrame()
+    frame = frame[frame["status"] == "ok"]
     frame[["factor", "value"]] = frame["variant"].str.split("=", n=1, expand=True)
-    table = frame.groupby(["factor", "value"]).agg(
-        tau_mean=(METRIC, "mean"),
-        tau_std=(METRIC, "std"),
+    variants = list(dict.fromkeys(frame["variant"]))
+    base = _base_variant(frame)
+    pairs = sorted({(s, t) for s, t in zip(frame["source"], frame["target"], strict=True)})
+    groups = _groups(frame, pairs, Path(results), variants, key="variant")
+    found = task_intervals(groups, variants, [(v, base) for v in variants if v != base], seed)
+    table = frame.groupby(["factor", "value", "variant"]).agg(
         train_seconds=("train_seconds", "mean"),
         peak_rss_mb=("peak_rss_mb", "mean"),
         seeds=("seed", "nunique"),
     )
     table = table.reset_index()
+    table["tau"] = [found[v].estimate for v in table["variant"]]
+    table["tau_low"] = [found[v].low for v in table["variant"]]
+    table["tau_high"] = [found[v].high for v in table["variant"]]
+    for column, attribute in (("gap", "estimate"), ("gap_low", "low"), ("gap_high", "high")):
+        table[column] = [
+            getattr(found[(v, base)], attribute) if v != base else np.nan for v in table["variant"]
+        ]
     order = {factor: i for i, factor in enumerate(dict.fromkeys(frame["factor"]))}
     table["_factor"] = table["factor"].map(order)
     table["_value"] = pd.to_numeric(table["value"], errors="coerce")
     table = table.sort_values(["_factor", "_value", "value"], kind="stable")
-    return table.drop(columns=["_factor", "_value"]).reset_index(drop=True)
+    table = table.drop(columns=["_factor", "_value"]).reset_index(drop=True)
+    table.attrs["base"] = base
+    return table
+
+
+def _base_variant(frame: pd.DataFrame) -> str:
+    """The variant with the preset configuration: the one whose job has aliases under every
+    factor, i.e. the variant name sharing its training with the most rows."""
+    shared = frame.groupby("config")["variant"].nunique()
+    config = shared.idxmax()
+    return sorted(frame.loc[frame["config"] == config, "variant"])[0]
 
 
 def ablation_markdown(table: pd.DataFrame) -> str:
+    base = table.attrs.get("base", "")
     lines = [
-        "**SNE ablations** (one factor at a time; Kendall tau mean ± std over seeds)",
+        "**SNE ablations** (one factor at a time from the preset configuration "
+        f"({base} and its equals); Kendall tau [95% interval], and the difference from the "
+        "preset configuration, paired; * the interval excludes 0)",
         "",
-        "| factor | value | Kendall tau | train s | peak RSS (MB) |",
-        "|---|---|---|---|---|",
+        "| factor | value | Kendall tau | minus preset | train s | peak RSS (MB) |",
+        "|---|---|---|---|---|---|",
     ]
     for r in table.itertuples(index=False):
-        spread = "" if pd.isna(r.tau_std) else f" ± {r.tau_std:.3f}"
+        tau = f"{r.tau:.3f} [{r.tau_low:.3f}, {r.tau_high:.3f}]"
+        if pd.isna(r.gap):
+            gap = "(preset)"
+        else:
+            mark = " *" if r.gap_low > 0 or r.gap_high < 0 else ""
+            gap = f"{r.gap:+.3f} [{r.gap_low:+.3f}, {r.gap_high:+.3f}]{mark}"
         lines.append(
-            f"| {r.factor} | {r.value} | {r.tau_mean:.3f}{spread} | {r.train_seconds:.1f} | "
+            f"| {r.factor} | {r.value} | {tau} | {gap} | {r.train_seconds:.1f} | "
             f"{r.peak_rss_mb:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+NEAR_CHANCE = 0.02
+"""A network within 2 accuracy points of chance (``1 / num_classes``) counts as near chance."""
+
+
+def zoo_table(zoos: dict[str, Path]) -> pd.DataFrame:
+    """Per zoo, its final checkpoints (finite ones): runs, test images, the share near chance,
+    the test-accuracy quartiles, and the label-noise reference (Kendall tau between the
+    accuracies on the two halves of the test set, over every run)."""
+    from nnenc import load_zoo
+    from nnenc.metrics import kendall_tau
+
+    records = []
+    for name, path in zoos.items():
+        zoo = load_zoo(path)
+        final = zoo.filter(epoch=int(zoo.metrics["epoch"].max())).filter(finite=True).metrics
+        dataset = zoo.info.get("build", {}).get("dataset", {})
+        classes = dataset.get("num_classes", 10)
+        accuracy = final["test_accuracy"].to_numpy(float)
+        quartiles = np.quantile(accuracy, [0.25, 0.5, 0.75])
+        records.append(
+            {
+                "zoo": name,
+                "runs": zoo.metrics["run_id"].nunique(),
+                "finite_runs": final["run_id"].nunique(),
+                "test_images": dataset.get("test", np.nan),
+                "near_chance": float(np.mean(np.abs(accuracy - 1 / classes) <= NEAR_CHANCE)),
+                "q25": quartiles[0],
+                "median": quartiles[1],
+                "q75": quartiles[2],
+                "label_noise": kendall_tau(
+                    final["test_accuracy_half1"].to_numpy(float),
+                    final["test_accuracy_half2"].to_numpy(float),
+                ),
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def zoo_markdown(table: pd.DataFrame) -> str:
+    lines = [
+        "**The zoos** (each run's final checkpoint; near chance: within 2 points of 1/10; "
+        "label-noise reference: Kendall tau between the two halves of the test set)",
+        "",
+        "| zoo | runs (finite) | test images | near chance | test accuracy quartiles | "
+        "label-noise reference |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples(index=False):
+        images = "?" if pd.isna(r.test_images) else f"{int(r.test_images):,}"
+        lines.append(
+            f"| {r.zoo} | {r.runs:,} ({r.finite_runs:,}) | {images} | {r.near_chance:.0%} | "
+            f"{r.q25:.3f} / {r.median:.3f} / {r.q75:.3f} | {r.label_noise:.3f} |"
         )
     return "\n".join(lines)

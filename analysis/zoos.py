@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nnenc.builder.build import BuildConfig, build_zoo
 from nnenc.cache import cache_dir
+from nnenc.datasets import get_dataset
 from nnenc.zoo import detect_format
 
 
@@ -25,13 +26,16 @@ def build_spec(spec: dict) -> BuildConfig:
 
 def zoo_location(name: str, spec: dict, root: Path | None = None) -> Path:
     """Where zoo ``name`` is (a given path) or will be built (the cache). A build's folder is
-    named by its settings as the preset gives them (precision ``auto`` unresolved): a zoo built
-    on one machine is reused on another, and its manifest says which precision built it."""
+    named by its settings as the preset gives them (precision ``auto`` unresolved) and by its
+    dataset's description (so a dataset that changes size, as the procedural ones did, gets new
+    zoos): a zoo built on one machine is reused on another, and its manifest says which
+    precision built it."""
     if "path" in spec:
         return Path(spec["path"]).expanduser()
-    digest = hashlib.sha256(
-        json.dumps(build_spec(spec).to_dict(), sort_keys=True).encode()
-    ).hexdigest()[:10]
+    config = build_spec(spec)
+    data = get_dataset(config.dataset, config.data_root, config.resolution)
+    settings = {**config.to_dict(), "data": data.describe()}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     return (root or cache_dir()) / "zoos" / f"{name}-{digest}"
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -61,6 +62,11 @@ class DeepSets(WeightEncoder):
     """
 
     name = "deepsets"
+    search_space: ClassVar[dict] = {
+        "training.lr": ("log", 3e-4, 3e-3),
+        "config.hidden": ("choice", [32, 64, 128]),
+        "training.head_hidden": ("choice", [32, 64, 128]),
+    }
     accepts_mixed = True
 
     def __init__(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -49,6 +50,11 @@ class FlatMLP(WeightEncoder):
     """
 
     name = "mlp"
+    search_space: ClassVar[dict] = {
+        "training.lr": ("log", 3e-4, 3e-3),
+        "config.hidden": ("choice", [[128, 64], [256, 128], [512, 256], [256, 128, 64]]),
+        "training.weight_decay": ("log", 1e-3, 1e-1),
+    }
     accepts_mixed = False
 
     def __init__(

@@ -13,6 +13,7 @@ node features); kernels longer than ``edge_dim`` are refused.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -39,6 +40,11 @@ class GraphMetanetwork(WeightEncoder):
     """
 
     name = "gmn"
+    search_space: ClassVar[dict] = {
+        "training.lr": ("log", 3e-4, 3e-3),
+        "config.hidden": ("choice", [16, 32, 64]),
+        "config.depth": ("choice", [2, 3, 4]),
+    }
     accepts_mixed = True
 
     def __init__(

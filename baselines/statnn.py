@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -79,6 +80,11 @@ class StatNN(WeightEncoder):
     """
 
     name = "statnn"
+    search_space: ClassVar[dict] = {
+        "training.lr": ("log", 3e-4, 3e-3),
+        "config.hidden": ("choice", [32, 64, 128]),
+        "training.weight_decay": ("log", 1e-3, 1e-1),
+    }
     accepts_mixed = True
 
     def __init__(self, front: int = 2, back: int = 2, hidden: int = 64, out_dim: int = 64):
@@ -118,9 +124,29 @@ class StatnnTrees:
     """
 
     encoder_name = "statnn-trees"
+    search_space: ClassVar[dict] = {
+        "config.learning_rate": ("log", 0.02, 0.3),
+        "config.max_leaf_nodes": ("choice", [15, 31, 63]),
+        "config.l2_regularization": ("choice", [0.0, 0.1, 1.0]),
+    }
+    """As the encoders' (see ``WeightEncoder.search_space``): the trees' own settings."""
 
-    def __init__(self, front: int = 2, back: int = 2, target: str = "test_accuracy", seed: int = 0):
+    def __init__(
+        self,
+        front: int = 2,
+        back: int = 2,
+        target: str = "test_accuracy",
+        seed: int = 0,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 31,
+        l2_regularization: float = 0.0,
+    ):
         self.front, self.back, self.target, self.seed = front, back, target, seed
+        self.trees = {
+            "learning_rate": learning_rate,
+            "max_leaf_nodes": max_leaf_nodes,
+            "l2_regularization": l2_regularization,
+        }
         self.model: HistGradientBoostingRegressor | None = None
         self.history: pd.DataFrame | None = None
 
@@ -134,7 +160,7 @@ class StatnnTrees:
 
     def fit(self, train: Zoo, val: Zoo, progress: bool = True) -> pd.DataFrame:
         started = time.perf_counter()
-        self.model = HistGradientBoostingRegressor(random_state=self.seed)
+        self.model = HistGradientBoostingRegressor(random_state=self.seed, **self.trees)
         self.model.fit(self._features(list(train)), target_values(train, self.target))
         val_tau = kendall_tau(target_values(val, self.target), self.predict(val))
         self.history = pd.DataFrame(

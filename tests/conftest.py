@@ -78,14 +78,16 @@ def trained_zoo_splits(tmp_path_factory):
 TINY_BENCH = {
     "name": "tiny",
     "seeds": [0, 1],
-    "split": [0.5, 0.25, 0.25],
-    "build": {"epochs": 1, "checkpoints": [0, 1], "resolution": 16, "chunk_size": 8},
+    "split": [0.25, 0.25, 0.5],  # 30 test runs: the fewest a preset may have
+    "protocol": "final",
+    "build": {"epochs": 1, "checkpoints": [0, 1], "resolution": 16, "chunk_size": 30},
     "zoos": {
-        "digits": {"dataset": "digits", "architecture": "cnn-small", "runs": 8},
-        "shapes": {"dataset": "shapes", "architecture": "cnn-small", "runs": 8},
-        "digits-dense": {"dataset": "digits", "architecture": "cnn-dense", "runs": 8},
+        "digits": {"dataset": "digits", "architecture": "cnn-small", "runs": 60},
+        "shapes": {"dataset": "shapes", "architecture": "cnn-small", "runs": 60},
+        "digits-dense": {"dataset": "digits", "architecture": "cnn-dense", "runs": 60},
     },
     "training": {"epochs": 1, "batch_size": 8},
+    "tuning": {"zoo": "digits", "trials": 2, "seed": 0},
     "encoders": {
         "sne": {"config": {"chunk_size": 8, "hidden": 8, "heads": 2, "out_dim": 8}},
         "mlp": {},

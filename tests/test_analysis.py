@@ -8,14 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY_BENCH
 
 from analysis.config import BenchConfig
-from analysis.jobs import LABEL_NOISE
+from analysis.intervals import Group, detectable_difference, task_intervals
+from analysis.jobs import LABEL_NOISE, Job
 from analysis.report import write_report
 from analysis.results import ResultsFormatError, ResultsStore
 from analysis.runner import run_benchmark
-from analysis.tables import difference_table, summary_table
+from analysis.tables import comparison_tables
 from nnenc.cli import main
+from nnenc.metrics import kendall_tau
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +50,32 @@ def test_the_report_writes_tables_and_figures_from_saved_results(tiny_results):
     _, out, _ = tiny_results
     text = write_report(out)
     assert "| *label-noise* |" in text and "n/a" in text
-    for name in ("summary.md", "summary.tex", "cross-dataset-sne.md"):
+    assert "Preset `tiny`: networks drawn as each run's final checkpoint" in text
+    assert "| digits | 60 (" in text and "label-noise reference" in text  # the zoo table
+    for name in ("summary.md", "summary.tex", "cross-dataset-sne.md", "zoos.md"):
         assert (out / "tables" / name).is_file()
     for name in ("tasks", "cross-dataset-heatmaps", "best-scatter", "embedding-cross-arch"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
         assert (out / "figures" / f"{name}.pdf").is_file()
+
+
+def test_every_encoder_gets_the_same_search_and_its_choice_is_what_runs(tiny_results):
+    _, out, _ = tiny_results
+    tuning = json.loads((out / "tuning.json").read_text())
+    assert tuning["tuning"] == {"zoo": "digits", "trials": 2, "seed": 0}
+    rows = ResultsStore(out).rows()
+    default = rows[rows["variant"].isna() & (rows["encoder"] != LABEL_NOISE)]
+    assert set(tuning["choices"]) == set(default["encoder"]) == {"sne", "mlp", "statnn-trees"}
+    for encoder, choice in tuning["choices"].items():
+        assert [t["state"] for t in choice["trials"]] == ["COMPLETE", "COMPLETE"]
+        assert choice["val_kendall_tau"] == max(t["value"] for t in choice["trials"])
+        used = {
+            json.dumps(json.loads(c)["encoder"], sort_keys=True)
+            for c in default.loc[default["encoder"] == encoder, "config"]
+        }
+        assert used == {json.dumps(choice["config"], sort_keys=True)}
+    sne = tuning["choices"]["sne"]["training"]
+    assert 3e-4 <= sne["lr"] <= 3e-3  # drawn from SNE's declared space
 
 
 def test_a_rerun_skips_finished_jobs_and_redoes_only_missing_ones(tiny_results):
@@ -157,7 +181,7 @@ def test_results_of_another_format_or_configuration_are_refused(tiny_results, tm
     meta = json.loads((out / "meta.json").read_text())
     (old / "meta.json").write_text(json.dumps({**meta, "format_version": 0}))
     with pytest.raises(
-        ResultsFormatError, match="version 0; this nnenc reads 'nnenc-results' version 1"
+        ResultsFormatError, match="version 0; this nnenc reads 'nnenc-results' version 2"
     ):
         ResultsStore(old)
     other = BenchConfig.from_dict({**config.raw, "seeds": [5]})
@@ -165,7 +189,19 @@ def test_results_of_another_format_or_configuration_are_refused(tiny_results, tm
         run_benchmark(other, ["cross-dataset"], out, workers=1, progress=False)
 
 
-def _cross_dataset_row(encoder, source, target, seed, tau, status="ok") -> dict:
+def _write_predictions(out, encoder, source, target, seed, true, predicted, runs) -> dict:
+    job = Job("cross-dataset", encoder, source, (), seed)
+    folder = out / "predictions"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(
+        {
+            "model_id": [f"{r}-{i}" for i, r in enumerate(runs)],
+            "run_id": runs,
+            "true": true,
+            "predicted": predicted,
+        }
+    )
+    table.to_csv(folder / f"{job.output_name(target)}.csv.gz", index=False)
     return {
         "experiment": "cross-dataset",
         "encoder": encoder,
@@ -173,50 +209,84 @@ def _cross_dataset_row(encoder, source, target, seed, tau, status="ok") -> dict:
         "source": source,
         "target": target,
         "seed": seed,
-        "status": status,
-        "kendall_tau": tau,
+        "status": "ok",
+        "kendall_tau": kendall_tau(true, predicted),
     }
 
 
-def test_summary_averages_per_seed_then_over_seeds_and_bolds_the_best():
+def test_intervals_pair_encoders_on_the_same_resampled_runs():
+    """Identical predictions differ by exactly 0 on every resample; a clearly better
+    predictor's paired interval excludes 0 while a noisy one's tau interval is wide."""
+    rng = np.random.default_rng(0)
+    groups = []
+    for _ in range(3):  # three seeds
+        true = rng.uniform(0.1, 0.9, 80)
+        good = true + rng.normal(0, 0.05, 80)
+        groups.append(
+            Group(
+                np.arange(80),
+                {"accuracy": true},
+                {"good": good, "copy": good.copy(), "noisy": true + rng.normal(0, 0.4, 80)},
+            )
+        )
+    found = task_intervals(
+        groups, ["good", "copy", "noisy"], [("good", "copy"), ("good", "noisy")], resamples=300
+    )
+    assert found["good"].estimate == pytest.approx(
+        np.mean([kendall_tau(g.true["accuracy"], g.predicted["good"]) for g in groups])
+    )
+    assert found[("good", "copy")].low == found[("good", "copy")].high == 0
+    assert found[("good", "noisy")].excludes_zero and found[("good", "noisy")].low > 0.2
+    assert found["good"].low < found["good"].estimate < found["good"].high
+    assert found["noisy"].high - found["noisy"].low > found["good"].high - found["good"].low
+    assert detectable_difference(found) > 0
+
+
+def test_comparison_tables_read_predictions_mark_differences_and_bold_the_best(tmp_path):
+    rng = np.random.default_rng(1)
     rows = []
-    for seed, (a, b) in enumerate([(0.2, 0.4), (0.4, 0.6)]):
-        for encoder, shift in (("sne", 0.1), ("mlp", 0.0)):
-            for source, target, tau in (
-                ("x", "y", a),
-                ("y", "x", b),
-                ("x", "x", 0.9),
-                ("y", "y", 0.8),
-            ):
-                rows.append(_cross_dataset_row(encoder, source, target, seed, tau + shift))
+    for seed in (0, 1):
+        for source, target in (("x", "x"), ("x", "y"), ("y", "x"), ("y", "y")):
+            runs = [f"run{i}" for i in range(60)]
+            true = rng.uniform(0.1, 0.9, 60)
+            for encoder, noise in (("sne", 0.05), ("mlp", 0.3)):
+                predicted = true + rng.normal(0, noise, 60)
+                rows.append(
+                    _write_predictions(
+                        tmp_path, encoder, source, target, seed, true, predicted, runs
+                    )
+                )
         for target in ("x", "y"):
-            rows.append(_cross_dataset_row(LABEL_NOISE, target, target, seed, 0.7))
-    table = summary_table(pd.DataFrame(rows))
-    # sne cross-dataset: seed 0 mean(0.3, 0.5) = 0.4, seed 1 mean(0.5, 0.7) = 0.6
-    assert table.mean.loc["sne", "cross-dataset"] == pytest.approx(0.5)
-    assert table.std.loc["sne", "cross-dataset"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
-    assert table.mean.loc["mlp", "in-distribution"] == pytest.approx(0.85)
-    assert table.mean.loc[LABEL_NOISE, "cross-dataset"] == pytest.approx(0.7)
-    markdown = table.to_markdown()
-    assert "| sne | **0.950 ± 0.000** | **0.500 ± 0.141** |" in markdown
-    assert "\\textbf{0.500 $\\pm$ 0.141}" in table.to_latex()
+            half = rng.uniform(0.1, 0.9, 60)
+            rows.append(
+                _write_predictions(
+                    tmp_path,
+                    LABEL_NOISE,
+                    target,
+                    target,
+                    seed,
+                    half,
+                    half + rng.normal(0, 0.02, 60),
+                    runs,
+                )
+            )
+    rows.append({**rows[0], "encoder": "deepsets", "status": "n/a", "kendall_tau": np.nan})
+    summary, difference = comparison_tables(pd.DataFrame(rows), tmp_path)
+    assert (
+        summary.estimate.loc["sne", "cross-dataset"] > summary.estimate.loc["mlp", "cross-dataset"]
+    )
+    assert summary.low.loc["sne", "cross-dataset"] < summary.estimate.loc["sne", "cross-dataset"]
+    markdown = summary.to_markdown()
+    assert "| sne | **" in markdown and "| *label-noise* |" in markdown
+    assert np.isnan(summary.estimate.loc["deepsets", "in-distribution"])  # its pair is n/a
+    gaps = difference.to_markdown()
+    assert difference.estimate.loc["mlp", "cross-dataset"] > 0
+    assert "| mlp | +" in gaps and " *" in gaps and "Smallest difference" in gaps
+    assert "\\textbf{" in summary.to_latex()
 
 
-def test_the_difference_table_pairs_seeds_and_counts_the_seeds_won():
-    rows = []
-    for seed, (sne, mlp, deepsets) in enumerate(
-        [(0.5, 0.3, 0.6), (0.6, 0.5, 0.5), (0.4, 0.1, 0.6)]
-    ):
-        for encoder, tau in (("sne", sne), ("mlp", mlp), ("deepsets", deepsets)):
-            for source, target in (("x", "y"), ("y", "x"), ("x", "x"), ("y", "y")):
-                # the mlp cannot read zoo x: n/a on every pair with target x
-                status = "n/a" if encoder == "mlp" and target == "x" else "ok"
-                rows.append(_cross_dataset_row(encoder, source, target, seed, tau, status))
-    table = difference_table(pd.DataFrame(rows))
-    gaps = [0.5 - 0.6, 0.6 - 0.5, 0.4 - 0.6]
-    assert table.mean.loc["deepsets", "cross-dataset"] == pytest.approx(np.mean(gaps))
-    assert table.std.loc["deepsets", "cross-dataset"] == pytest.approx(np.std(gaps, ddof=1))
-    assert np.isnan(table.mean.loc["mlp", "cross-dataset"])  # one of its pairs is n/a
-    markdown = table.to_markdown()
-    assert f"| deepsets | {np.mean(gaps):+.3f} ± {np.std(gaps, ddof=1):.3f} (1/3) |" in markdown
-    assert "| mlp | n/a | n/a |" in markdown and "**" not in markdown.split("\n", 1)[1]
+def test_a_preset_with_too_few_test_runs_is_refused():
+    with pytest.raises(ValueError, match="of 60 runs holds 12 runs, fewer than 30"):
+        BenchConfig.from_dict({**TINY_BENCH, "split": [0.6, 0.2, 0.2]})
+    with pytest.raises(ValueError, match="protocol must be one of final, all-checkpoints"):
+        BenchConfig.from_dict({**TINY_BENCH, "protocol": "best"})

@@ -39,6 +39,11 @@ class WeightEncoder(nn.Module):
     """Whether bf16 autocast trains this encoder measurably faster than fp32 where the device
     runs bf16 natively (``benchmarks/encoders_train.py``); ``--precision auto`` picks bf16 only
     for such encoders. Casting costs more than it saves for small or scatter-bound models."""
+    search_space: ClassVar[dict] = {"training.lr": ("log", 3e-4, 3e-3)}
+    """What a benchmark's tuner may vary (``analysis/tuning.py``, the same number of trials
+    for every encoder): ``"config.KEY"`` (a constructor argument) or ``"training.KEY"`` (a
+    :class:`~nnenc.predictor.PerformancePredictor` option) -> ``("log", low, high)`` or
+    ``("choice", [values])``. Encoders declare their own: learning rate, width and depth."""
     out_dim: int
     config: dict
 

@@ -1,0 +1,170 @@
+"""The same small hyperparameter search for every encoder, SNE included, with Optuna.
+
+Each encoder declares what may vary beside its code (``search_space`` on the encoder class:
+learning rate, width, depth). A preset's ``tuning: {zoo, trials, seed}`` gives every encoder
+``trials`` trainings on ``zoo``'s train split (split and protocol as the benchmark's, with the
+tuning seed), each scored by Kendall tau on the validation split; the best configuration is
+then used for every experiment, seed and zoo. Tuning once on one source zoo keeps the compute
+within reach; the tables say so.
+
+A search is stored as Optuna's journal (``RESULTS/tuning/<encoder>.log``): an interrupted
+search resumes with the trials it has, and runs only the rest (the sampler then draws from a
+fresh random state, so a resumed search may try other configurations than an uninterrupted
+one). The choice is written to ``RESULTS/tuning.json``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import optuna
+import torch
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from analysis.config import TREES, BenchConfig
+from analysis.jobs import Job, make_predictor, protocol_splits
+from nnenc import load_zoo
+from nnenc.encoders.base import encoder_class
+from nnenc.zoo.atomic import write_json
+
+SUMMARY = "tuning.json"
+
+
+def search_space(encoder: str) -> dict:
+    """The encoder's declared space (``WeightEncoder.search_space``)."""
+    if encoder == TREES:
+        from baselines.statnn import StatnnTrees
+
+        return StatnnTrees.search_space
+    return encoder_class(encoder).search_space
+
+
+def _suggest(trial: optuna.Trial, space: dict) -> dict:
+    """One configuration from ``space``: ``{"config": {...}, "training": {...}}``. A choice is
+    suggested by its index (Optuna's choices must be plain scalars; a width may be a list)."""
+    chosen: dict = {"config": {}, "training": {}}
+    for name, (kind, *bounds) in space.items():
+        section, key = name.split(".", 1)
+        if kind == "log":
+            value = trial.suggest_float(name, bounds[0], bounds[1], log=True)
+        elif kind == "choice":
+            values = bounds[0]
+            value = values[trial.suggest_categorical(name, list(range(len(values))))]
+        else:
+            raise ValueError(f"search space {name!r}: unknown kind {kind!r} (log or choice)")
+        chosen[section][key] = value
+    return chosen
+
+
+def tune_encoder(
+    encoder: str,
+    base: dict,
+    zoo_path: str,
+    split: tuple,
+    protocol: str,
+    trials: int,
+    seed: int,
+    out: str,
+    threads: int = 1,
+    device: str = "cpu",
+) -> dict:
+    """Run what remains of ``encoder``'s search (``base``: its preset ``config`` and
+    ``training``); returns the best configuration, its validation tau and every trial."""
+    torch.set_num_threads(threads)
+    train, val, _ = protocol_splits(load_zoo(zoo_path), protocol, split, seed)
+    journal = Path(out) / "tuning" / f"{encoder}.log"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=encoder,
+        storage=JournalStorage(JournalFileBackend(str(journal))),
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        direction="maximize",
+        load_if_exists=True,
+    )
+    space = search_space(encoder)
+
+    def objective(trial: optuna.Trial) -> float:
+        chosen = _suggest(trial, space)
+        job = Job(
+            "tune",
+            encoder,
+            "",
+            (),
+            seed,
+            encoder_config={**base.get("config", {}), **chosen["config"]},
+            training={**base.get("training", {}), **chosen["training"]},
+        )
+        history = make_predictor(job, device).fit(train, val, progress=False)
+        return float(history["val_kendall_tau"].max())
+
+    used = len([t for t in study.trials if t.state.is_finished()])
+    if used < trials:
+        study.optimize(objective, n_trials=trials - used, catch=(ValueError, RuntimeError))
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not finished:
+        raise RuntimeError(f"tuning {encoder}: every trial failed; see {journal}")
+    best = max(finished, key=lambda t: t.value)
+    replay = optuna.trial.FixedTrial(best.params)
+    chosen = _suggest(replay, space)
+    return {
+        "encoder": encoder,
+        "config": {**base.get("config", {}), **chosen["config"]},
+        "training": {**base.get("training", {}), **chosen["training"]},
+        "val_kendall_tau": best.value,
+        "trials": [
+            {"number": t.number, "state": t.state.name, "value": t.value, "params": t.params}
+            for t in study.trials
+        ],
+    }
+
+
+def tuned_config(config: BenchConfig, choices: dict[str, dict]) -> BenchConfig:
+    """``config`` with each tuned encoder's ``config`` and ``training`` replaced by its choice."""
+    encoders = copy.deepcopy(config.encoders)
+    for encoder, choice in choices.items():
+        encoders[encoder] = {"config": choice["config"], "training": choice["training"]}
+    return BenchConfig(**{**config.__dict__, "encoders": encoders})
+
+
+def tuning_arguments(
+    config: BenchConfig, zoo_paths: dict, out: Path, threads: int, device: str
+) -> list[tuple]:
+    """One :func:`tune_encoder` call per encoder of ``config`` (same trials, zoo and seed)."""
+    spec = config.tuning
+    arguments = []
+    for encoder, options in config.encoders.items():
+        base = {
+            "config": dict(options.get("config", {})),
+            "training": {**config.training, **options.get("training", {})},
+        }
+        arguments.append(
+            (
+                encoder,
+                base,
+                str(zoo_paths[spec["zoo"]]),
+                tuple(config.split),
+                config.protocol,
+                int(spec["trials"]),
+                int(spec.get("seed", 0)),
+                str(out),
+                threads,
+                device,
+            )
+        )
+    return arguments
+
+
+def write_summary(out: Path, config: BenchConfig, choices: dict[str, dict]) -> None:
+    write_json(
+        {"tuning": config.tuning, "protocol": config.protocol, "choices": choices},
+        out / SUMMARY,
+    )
+
+
+def read_summary(out: Path) -> dict | None:
+    path = Path(out) / SUMMARY
+    return json.loads(path.read_text()) if path.is_file() else None
