@@ -140,6 +140,7 @@ class StatnnTrees:
         learning_rate: float = 0.1,
         max_leaf_nodes: int = 31,
         l2_regularization: float = 0.0,
+        min_samples_leaf: int | None = None,
     ):
         self.front, self.back, self.target, self.seed = front, back, target, seed
         self.trees = {
@@ -147,6 +148,7 @@ class StatnnTrees:
             "max_leaf_nodes": max_leaf_nodes,
             "l2_regularization": l2_regularization,
         }
+        self.min_samples_leaf = min_samples_leaf
         self.model: HistGradientBoostingRegressor | None = None
         self.history: pd.DataFrame | None = None
 
@@ -158,9 +160,21 @@ class StatnnTrees:
     def _features(self, networks: Sequence[NetworkParams]) -> np.ndarray:
         return np.stack([weight_statistics(n, self.front, self.back).numpy() for n in networks])
 
+    def _leaf_size(self, n_train: int) -> int:
+        """scikit-learn's 20 networks per leaf, or a tenth of the training set where that is
+        fewer (at least 2): with 20 per leaf, 38 training networks allow no split at all, and
+        the trees predict a constant."""
+        if self.min_samples_leaf is not None:
+            return self.min_samples_leaf
+        return max(2, min(20, n_train // 10))
+
     def fit(self, train: Zoo, val: Zoo, progress: bool = True) -> pd.DataFrame:
         started = time.perf_counter()
-        self.model = HistGradientBoostingRegressor(random_state=self.seed, **self.trees)
+        self.model = HistGradientBoostingRegressor(
+            random_state=self.seed,
+            min_samples_leaf=self._leaf_size(len(train)),
+            **self.trees,
+        )
         self.model.fit(self._features(list(train)), target_values(train, self.target))
         val_tau = kendall_tau(target_values(val, self.target), self.predict(val))
         self.history = pd.DataFrame(

@@ -55,3 +55,21 @@ def test_trees_refuse_to_predict_before_fit_and_to_pickle():
         trees.predict([_network("cnn-small")])
     with pytest.raises(NotImplementedError, match="never pickles"):
         trees.save("anywhere")
+
+
+def test_trees_rank_a_small_training_set_instead_of_predicting_a_constant(tmp_path):
+    """36 training networks: scikit-learn's 20 per leaf allows no split (a constant, tau 0);
+    the trees' leaf size follows the training set. Observed on this synthetic zoo: tau 0.67."""
+    from nnenc import load_zoo
+    from nnenc.metrics import kendall_tau
+    from nnenc.zoo.synthetic import write_small_cnn_zoo
+
+    zoo = load_zoo(write_small_cnn_zoo(tmp_path / "zoo", runs=8, seed=2)).filter(finite=True)
+    train, val = zoo.take(np.arange(0, 72, 2)), zoo.take(np.arange(1, 72, 2))
+    predicted = {}
+    for leaf in (None, 20):
+        trees = StatnnTrees(min_samples_leaf=leaf)
+        trees.fit(train, val, progress=False)
+        predicted[leaf] = trees.predict(val)
+    assert np.ptp(predicted[20]) == 0  # what the fixed default did
+    assert kendall_tau(val.metrics["test_accuracy"].to_numpy(), predicted[None]) > 0.4
