@@ -56,18 +56,20 @@ def cross_dataset_heatmaps(rows: pd.DataFrame, path: Path) -> list[Path]:
     return save(figure, path)
 
 
-def _interval_bars(ax, table: Table, rows: list[str], tasks: list[str]) -> None:
-    """A group of bars per task, one per row of ``table``, with its 95% interval; n/a marked;
-    for differences, ``*`` above (or below) a bar whose interval excludes 0."""
+def _interval_bars(ax, table: Table, rows: list[str], tasks: list[str], colors: dict) -> None:
+    """A group of bars per task, one per row of ``table`` (in its encoder's colour), with its
+    95% interval; n/a marked; for differences, ``*`` above (or below) a bar whose interval
+    excludes 0."""
     width = 0.8 / len(rows)
-    palette = sns.color_palette("tab10", len(rows))
     for i, name in enumerate(rows):
         x = np.arange(len(tasks)) + (i - (len(rows) - 1) / 2) * width
         value = table.estimate.loc[name, tasks].to_numpy(float)
         low = table.low.loc[name, tasks].to_numpy(float)
         high = table.high.loc[name, tasks].to_numpy(float)
         error = np.nan_to_num(np.stack([value - low, high - value]))
-        ax.bar(x, np.nan_to_num(value), width, yerr=error, label=name, color=palette[i], capsize=2)
+        ax.bar(
+            x, np.nan_to_num(value), width, yerr=error, label=name, color=colors[name], capsize=2
+        )
         for xi, v, lo, hi in zip(x, value, low, high, strict=True):
             if np.isnan(v):
                 ax.text(xi, 0.01, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
@@ -89,8 +91,9 @@ def task_bars(summary: Table, difference: Table, path: Path) -> list[Path]:
     panels = 2 if others else 1
     size = (max(6.5, 1.5 * len(tasks) * len(encoders) / 3), 4 * panels + 0.8)
     figure, axes = plt.subplots(panels, 1, figsize=size, squeeze=False)
+    colors = dict(zip(encoders, sns.color_palette("tab10", len(encoders)), strict=True))
     top = axes[0, 0]
-    _interval_bars(top, summary, encoders, tasks)
+    _interval_bars(top, summary, encoders, tasks, colors)
     for t, task in enumerate(tasks):
         reference = (
             summary.estimate.loc[LABEL_NOISE, task]
@@ -101,14 +104,14 @@ def task_bars(summary: Table, difference: Table, path: Path) -> list[Path]:
             top.hlines(reference, t - 0.45, t + 0.45, colors="black", linestyles="--")
     top.set_ylabel("Kendall tau")
     top.set_title("Kendall tau per task, 95% intervals (dashed: label-noise reference)")
-    top.legend(fontsize=8, ncols=min(len(encoders), 6), loc="lower center")
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     if others:
         bottom = axes[1, 0]
-        _interval_bars(bottom, difference, others, tasks)
+        _interval_bars(bottom, difference, others, tasks, colors)
         bottom.axhline(0, color="black", linewidth=0.8)
         bottom.set_ylabel("SNE minus baseline")
         bottom.set_title("SNE minus each baseline, paired 95% intervals (*: excludes 0)")
-        bottom.legend(fontsize=8, ncols=min(len(others), 6), loc="lower center")
+        bottom.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.tight_layout()
     return save(figure, path)
 
