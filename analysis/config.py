@@ -159,11 +159,12 @@ class BenchConfig:
         if len(split) == 3:
             for name, spec in zoos.items():
                 runs = spec.get("runs")
-                if isinstance(runs, int) and split_counts(runs, split)[2] < MIN_TEST_RUNS:
+                test_runs = split_counts(runs, split)[2] if isinstance(runs, int) else None
+                if test_runs is not None and test_runs < MIN_TEST_RUNS:
                     problems.append(
                         f"zoo {name!r}: a test split of {split[2]:g} of {runs} runs holds "
-                        f"{split_counts(runs, split)[2]} runs, fewer than {MIN_TEST_RUNS}, too few "
-                        "to rank encoders; build more runs or give the test split more"
+                        f"{test_runs} runs, fewer than {MIN_TEST_RUNS}, too few to rank "
+                        "encoders; build more runs or give the test split more"
                     )
         protocol = raw.get("protocol", "final")
         if protocol not in PROTOCOLS:

@@ -250,7 +250,7 @@ def run_job(
         rows.append({**base, "target": job.source, "status": "ok", "kendall_tau": tau})
         _save_outputs(Path(out), job, job.source, test, half1, half2)
     else:
-        predictor, fitted = _trained(job, split_of, zoo_paths, (split, protocol), Path(out), device)
+        predictor, fitted = _trained(job, split_of, zoo_paths, split, protocol, Path(out), device)
         for target in job.targets:
             test = split_of(target).test
             row = {**base, **fitted, "target": target, "n_test": len(test)}
@@ -274,7 +274,9 @@ def run_job(
     return rows + [{**row, "variant": alias} for alias in job.aliases for row in rows]
 
 
-def training_key(job: Job, zoo_paths: dict[str, str], split, device: str = "cpu") -> str:
+def training_key(
+    job: Job, zoo_paths: dict[str, str], split: tuple, protocol: str, device: str = "cpu"
+) -> str:
     """What a job's training depends on (encoder, its effective settings with the precision
     resolved for ``device``, the source zoo, the split and protocol, the seed), hashed: jobs of any
     experiment with the same key train the same predictor (training is deterministic), so one
@@ -284,15 +286,17 @@ def training_key(job: Job, zoo_paths: dict[str, str], split, device: str = "cpu"
         requested = {**TRAINING_DEFAULTS, **training}["precision"]
         training = {**training, "precision": training_precision(job.encoder, requested, device)}
     settings = _effective_settings(job.encoder, job.encoder_config, training)
-    spec = [job.encoder, settings, str(zoo_paths[job.source]), split, job.seed]
+    spec = [job.encoder, settings, str(zoo_paths[job.source]), [list(split), protocol], job.seed]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
 
 
-def _trained(job: Job, split_of, zoo_paths: dict, split, out: Path, device: str):
+def _trained(
+    job: Job, split_of, zoo_paths: dict, split: tuple, protocol: str, out: Path, device: str
+):
     """(predictor, fit figures): loaded from ``out/predictors/`` when a job with the same
     :func:`training_key` trained it before, else trained (and saved, unless it is STATNN's
     trees, which train in seconds and have no saved form)."""
-    key = training_key(job, zoo_paths, split, device)
+    key = training_key(job, zoo_paths, split, protocol, device)
     folder = out / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_{key}"
     if (folder / FIT).is_file():  # written last: present = the predictor is complete
         return PerformancePredictor.load(folder, device=device), json.loads(
