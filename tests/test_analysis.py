@@ -290,3 +290,13 @@ def test_a_preset_with_too_few_test_runs_is_refused():
         BenchConfig.from_dict({**TINY_BENCH, "split": [0.6, 0.2, 0.2]})
     with pytest.raises(ValueError, match="protocol must be one of final, all-checkpoints"):
         BenchConfig.from_dict({**TINY_BENCH, "protocol": "best"})
+
+
+@pytest.mark.parametrize("preset", ["quick", "full"])
+def test_the_shipped_presets_load_and_every_zoo_would_build(preset):
+    from analysis.zoos import build_spec
+
+    config = BenchConfig.load(preset)
+    assert len(config.seeds) >= 5 and config.protocol == "final" and config.tuning
+    for spec in config.zoos.values():
+        build_spec(spec).validate()  # datasets, architectures and the space, before any work
