@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from nnenc.metrics import kendall_tau
@@ -28,6 +27,11 @@ POWER_FACTOR = 2.8
 interval excludes 0) four times in five."""
 
 
+def excludes_zero(low: float, high: float) -> bool:
+    """Whether the interval ``[low, high]`` lies wholly on one side of 0 (NaN: no)."""
+    return bool(low > 0 or high < 0)
+
+
 @dataclass(frozen=True)
 class Interval:
     estimate: float
@@ -37,7 +41,7 @@ class Interval:
 
     @property
     def excludes_zero(self) -> bool:
-        return bool(self.low > 0 or self.high < 0)
+        return excludes_zero(self.low, self.high)
 
 
 @dataclass(frozen=True)
@@ -65,17 +69,13 @@ def task_intervals(
     Every scorer must have predictions in every group (a scorer that cannot read a target has
     no interval for the task).
     """
-    # one bootstrap unit per (group, training run); a unit's networks are rows of its group
-    units = pd.DataFrame(
-        [(g, unit) for g, group in enumerate(groups) for unit in np.unique(group.units)],
-        columns=["group", "unit"],
-    )
-    members = [
-        {unit: np.flatnonzero(group.units == unit) for unit in np.unique(group.units)}
-        for group in groups
-    ]
-    unit_group = units["group"].to_numpy()
-    unit_rows = [members[g][u] for g, u in units.itertuples(index=False)]
+    # one bootstrap unit per (group, training run): its group, and its networks' rows there
+    unit_group, unit_rows = [], []
+    for g, group in enumerate(groups):
+        for unit in np.unique(group.units):
+            unit_group.append(g)
+            unit_rows.append(np.flatnonzero(group.units == unit))
+    unit_group = np.array(unit_group)
 
     def statistic(index: np.ndarray) -> np.ndarray:
         taus = {name: [] for name in scorers}
@@ -92,7 +92,7 @@ def task_intervals(
             [means[name] for name in scorers] + [means[a] - means[b] for a, b in differences]
         )
 
-    everything = np.arange(len(units))
+    everything = np.arange(len(unit_rows))
     estimate = statistic(everything)
     result = stats.bootstrap(
         (everything,),

@@ -18,6 +18,7 @@ import pandas as pd
 import seaborn as sns
 from sklearn.decomposition import PCA
 
+from analysis.intervals import excludes_zero
 from analysis.jobs import LABEL_NOISE, Job
 from analysis.tables import Table, cross_dataset_matrix, default_variant
 
@@ -73,7 +74,7 @@ def _interval_bars(ax, table: Table, rows: list[str], tasks: list[str], colors: 
         for xi, v, lo, hi in zip(x, value, low, high, strict=True):
             if np.isnan(v):
                 ax.text(xi, 0.01, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
-            elif table.signed and (lo > 0 or hi < 0):
+            elif table.signed and excludes_zero(lo, hi):
                 y, va = (hi, "bottom") if v > 0 else (lo, "top")
                 ax.text(xi, y, "*", ha="center", va=va, fontsize=11, fontweight="bold")
     ax.set_xticks(np.arange(len(tasks)), tasks, rotation=15)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.intervals import Group, detectable_difference, task_intervals
+from analysis.intervals import Group, detectable_difference, excludes_zero, task_intervals
 from analysis.jobs import LABEL_NOISE, Job
 
 METRIC = "kendall_tau"
@@ -34,7 +34,6 @@ class Table:
     reference: tuple[str, ...] = (LABEL_NOISE,)
     signed: bool = False
     """Differences: shown with their sign, ``*`` where the interval excludes 0, no bold."""
-    footnote: str = ""
     detectable: dict = field(default_factory=dict)
     """Column -> the smallest difference the run would detect (differences tables)."""
 
@@ -46,7 +45,7 @@ class Table:
         text = number.format(m)
         if not pd.isna(lo):
             text += f" [{number.format(lo)}, {number.format(hi)}]"
-        if self.signed and not pd.isna(lo) and (lo > 0 or hi < 0):
+        if self.signed and excludes_zero(lo, hi):
             text += " *"
         if bold:
             return f"\\textbf{{{text}}}" if latex else f"**{text}**"
@@ -67,14 +66,13 @@ class Table:
         }
 
     def notes(self) -> list[str]:
-        lines = [self.footnote] if self.footnote else []
-        if self.detectable:
-            sizes = ", ".join(f"{c}: {v:.3f}" for c, v in self.detectable.items())
-            lines.append(
-                "Smallest difference this run detects four times in five (2.8 bootstrap "
-                f"standard errors of a paired difference, median over baselines): {sizes}."
-            )
-        return lines
+        if not self.detectable:
+            return []
+        sizes = ", ".join(f"{c}: {v:.3f}" for c, v in self.detectable.items())
+        return [
+            "Smallest difference this run detects four times in five (2.8 bootstrap "
+            f"standard errors of a paired difference, median over baselines): {sizes}."
+        ]
 
     def to_markdown(self) -> str:
         best = self.best()
@@ -333,7 +331,7 @@ def ablation_markdown(table: pd.DataFrame) -> str:
         if pd.isna(r.gap):
             gap = "(preset)"
         else:
-            mark = " *" if r.gap_low > 0 or r.gap_high < 0 else ""
+            mark = " *" if excludes_zero(r.gap_low, r.gap_high) else ""
             gap = f"{r.gap:+.3f} [{r.gap_low:+.3f}, {r.gap_high:+.3f}]{mark}"
         lines.append(
             f"| {r.factor} | {r.value} | {tau} | {gap} | {r.train_seconds:.1f} | "
