@@ -5,7 +5,8 @@ target, seed), beside a ``meta.json`` that says what wrote it.
 
     RESULTS/
       meta.json          format + version, the benchmark configuration, zoo paths, nnenc version
-      results.csv        the table (rewritten atomically after every finished job)
+      results.csv        the table (rewritten atomically after every finished job), each row
+                         ending in a checksum of its cells
       predictions/       per scored target: model_id, true, predicted  (for scatter plots)
       encodings/         per scored target: the encoder's (n, d) outputs (.npy, for embeddings)
       predictors/        each trained predictor (safetensors + config, fit.json), reused by jobs
@@ -14,17 +15,24 @@ target, seed), beside a ``meta.json`` that says what wrote it.
 
 A rerun skips the jobs whose rows are there (resumable). A folder written by another
 configuration, or by an older or newer results format, is refused rather than mixed or misread.
+The table is read strictly: a row whose cells do not match its checksum (a torn tail, a bit
+flip, an edit) is dropped with a warning that names it, and its job runs again; a job's new rows
+replace any of its rows left from before.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import warnings
+import zlib
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.config import LABEL_NOISE, TREES
-from nnenc.zoo.atomic import write_csv, write_json
+from nnenc.zoo.atomic import atomic_path, write_json
 from nnenc.zoo.native import package_version
 
 FIXED_PRECISION = {TREES: "fp64", LABEL_NOISE: ""}
@@ -33,6 +41,90 @@ precision its predictor computed in; rows written before that trained in fp32)."
 FORMAT = "nnenc-results"
 FORMAT_VERSION = 2
 KEY = ["experiment", "encoder", "variant", "source", "seed"]
+CHECKSUM = "checksum"
+END = "#end"
+"""The first cell of the table's last line, beside the number of rows: a table cut at a line's
+end is told from a shorter one."""
+KEY_ROWS = "key_rows"
+"""How many rows a job wrote under a row's key (one per target): a key is done only when all of
+them are there, so a job one of whose rows was dropped as torn runs again."""
+
+
+def row_checksum(header: list[str], cells: list[str]) -> str:
+    """CRC-32 of the header's and a row's cells as written (joined by bytes no CSV cell of ours
+    holds): a damaged header fails every row instead of renaming a column silently."""
+    return f"{zlib.crc32((chr(30).join(header) + chr(29) + chr(31).join(cells)).encode()):08x}"
+
+
+def write_table(table: pd.DataFrame, target: Path) -> None:
+    """Write ``table`` as CSV with a :data:`CHECKSUM` column and an :data:`END` line, atomically."""
+    header, *records = csv.reader(io.StringIO(table.to_csv(index=False)))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*header, CHECKSUM])
+    writer.writerows([*record, row_checksum(header, record)] for record in records)
+    writer.writerow([END, str(len(records))])
+    with atomic_path(target) as tmp:
+        tmp.write_text(buffer.getvalue())
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The rows of ``path`` whose checksums hold; whatever else is dropped with a warning.
+
+    A table written before rows carried checksums is read as it stands, less rows with the wrong
+    number of cells (a torn last line).
+    """
+    text = path.read_bytes().decode("utf-8", errors="replace")  # bad bytes fail checksums
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        lines = []
+    if not lines or not set(KEY) <= set(lines[0]):
+        return _dropped(
+            path, "the table: it is empty or its header is damaged, so no row can be read"
+        )
+    header, records = lines[0], lines[1:]
+    checked = header[-1] == CHECKSUM
+    problems = []
+    if checked:
+        if records and records[-1] == [END, str(len(records) - 1)]:
+            records = records[:-1]
+        else:  # cut at a line's end: the rows are whole, but later ones are gone
+            problems.append(
+                f"its end line is missing, so rows after line {len(records) + 1} may be lost"
+            )
+    kept, dropped = [], []
+    for number, record in enumerate(records, start=2):
+        whole = len(record) == len(header)
+        if whole and (not checked or record[-1] == row_checksum(header[:-1], record[:-1])):
+            kept.append(record[:-1] if checked else record)
+        else:
+            dropped.append(number)
+    if dropped:
+        listed = ", ".join(map(str, dropped[:10])) + (" ..." if len(dropped) > 10 else "")
+        problems.append(
+            f"{len(dropped)} torn or altered row(s) (line(s) {listed}) whose checksums do not match their cells were dropped"
+        )
+    if not kept and not problems:  # nnenc never writes a table without rows
+        problems.append("it holds no rows (a header cut short, or rows lost)")
+    if problems:
+        _dropped(path, "; ".join(problems))
+    if not kept:
+        return pd.DataFrame()
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header[:-1] if checked else header, *kept])
+    buffer.seek(0)
+    # only empty cells are missing: a status of "n/a" is a value
+    return pd.read_csv(buffer, keep_default_na=False, na_values=[""])
+
+
+def _dropped(path: Path, problem: str) -> pd.DataFrame:
+    warnings.warn(
+        f"{path}: damaged: {problem}; the jobs of what is missing run again on the next "
+        "benchmark run",
+        stacklevel=3,
+    )
+    return pd.DataFrame()
 
 
 class ResultsFormatError(ValueError):
@@ -86,12 +178,7 @@ class ResultsStore:
             }
             write_json(self.meta, self.path / "meta.json")
         table = self.path / "results.csv"
-        self._rows = (
-            # only empty cells are missing: a status of "n/a" is a value
-            pd.read_csv(table, keep_default_na=False, na_values=[""])
-            if table.is_file()
-            else pd.DataFrame()
-        )
+        self._rows = read_table(table) if table.is_file() else pd.DataFrame()
         if not self._rows.empty and "device" not in self._rows:
             self._rows["device"] = "cpu"  # written before rows named their device: CPU only
         if not self._rows.empty and "precision" not in self._rows:
@@ -104,12 +191,30 @@ class ResultsStore:
         return self._rows.copy()
 
     def done_keys(self) -> set[str]:
+        """Keys all of whose rows are there (rows written before :data:`KEY_ROWS` count as
+        complete)."""
         if self._rows.empty:
             return set()
-        parts = self._rows[KEY].astype(object).fillna("").astype(str)
-        return set(parts.agg("|".join, axis=1))
+        keys = _keys(self._rows)
+        expected = self._rows.get(KEY_ROWS, pd.Series(0, index=self._rows.index))
+        expected = expected.fillna(0).to_numpy()
+        found = keys.map(keys.value_counts()).to_numpy()
+        complete = pd.Series(found >= expected, index=keys.to_numpy())
+        return {key for key, ok in complete.groupby(level=0).all().items() if ok}
 
     def append(self, rows: list[dict]) -> None:
-        """Add a finished job's rows and rewrite the table atomically."""
-        self._rows = pd.concat([self._rows, pd.DataFrame(rows)], ignore_index=True)
-        write_csv(self._rows, self.path / "results.csv")
+        """Add a finished job's rows, replacing rows of the same keys (left by a job whose other
+        rows were dropped as torn), and rewrite the table atomically."""
+        new = pd.DataFrame(rows)
+        keys = _keys(new)
+        new[KEY_ROWS] = keys.map(keys.value_counts())
+        if not self._rows.empty:
+            stale = _keys(self._rows).isin(set(_keys(new)))
+            self._rows = self._rows[~stale.to_numpy()]
+        self._rows = pd.concat([self._rows, new], ignore_index=True)
+        write_table(self._rows, self.path / "results.csv")
+
+
+def _keys(rows: pd.DataFrame) -> pd.Series:
+    """Each row's job key, as :attr:`analysis.jobs.Job.keys` spells it."""
+    return rows[KEY].astype(object).fillna("").astype(str).agg("|".join, axis=1)

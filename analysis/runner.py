@@ -18,6 +18,7 @@ from analysis.tuning import tune_encoder, tuned_config, tuning_arguments, write_
 from analysis.zoos import ensure_zoos
 from nnenc import load_zoo
 from nnenc.tasks import run_tasks
+from nnenc.zoo.writer_lock import WriterLock
 
 
 def zoos_of(config: BenchConfig, experiments: list[str]) -> list[str]:
@@ -87,45 +88,46 @@ def run_benchmark(
         raise ValueError(f"--device {device!r}: use cpu or cuda")
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA device is available here; use --device cpu")
-    store = ResultsStore(out, config.raw)
-    names = zoos_of(config, experiments)
-    paths = ensure_zoos(config.zoos, names, workers, ray_address, progress, zoo_root, device)
-    store = ResultsStore(out, config.raw, zoos=paths)
-    zoos = {name: load_zoo(paths[name]) for name in names}
-    for name, zoo in zoos.items():  # zoos on disk: their size is known only now
-        runs = zoo.metrics["run_id"].nunique()
-        test_runs = split_counts(runs, config.split)[2]
-        if test_runs < MIN_TEST_RUNS:
-            raise ValueError(
-                f"zoo {name!r} ({paths[name]}) has {runs} training runs: a test split of "
-                f"{config.split[2]:g} holds {test_runs}, fewer than {MIN_TEST_RUNS}, too few to "
-                "rank encoders; use a larger zoo or give the test split more"
-            )
-    architectures = {name: ",".join(zoo.architectures) for name, zoo in zoos.items()}
-    if config.tuning:
-        config = _tune(config, out, workers, threads, ray_address, progress, device, zoo_root)
-    jobs = [job for e in experiments for job in plan_jobs(config, e, architectures)]
-    done = store.done_keys()
-    todo = [job for job in jobs if not set(job.keys) <= done]
-    bar = tqdm(
-        total=len(jobs),
-        initial=len(jobs) - len(todo),
-        desc=f"benchmark {'+'.join(experiments)}",
-        unit="job",
-        disable=not progress,
-    )
-    results = run_tasks(
-        run_job,
-        job_arguments(todo, paths, config.split, Path(out), threads, device, config.protocol),
-        workers=workers,
-        ray_address=ray_address,
-        num_cpus=threads,
-        num_gpus=1 if device == "cuda" else 0,
-    )
-    for rows in results:
-        store.append(rows)
-        bar.update(1)
-        first = rows[0]
-        bar.set_postfix_str(f"{first['encoder']} on {first['source']} (seed {first['seed']})")
-    bar.close()
-    return store.rows()
+    with WriterLock(out):  # one writer per results folder, before its rows are read
+        store = ResultsStore(out, config.raw)
+        names = zoos_of(config, experiments)
+        paths = ensure_zoos(config.zoos, names, workers, ray_address, progress, zoo_root, device)
+        store = ResultsStore(out, config.raw, zoos=paths)
+        zoos = {name: load_zoo(paths[name]) for name in names}
+        for name, zoo in zoos.items():  # zoos on disk: their size is known only now
+            runs = zoo.metrics["run_id"].nunique()
+            test_runs = split_counts(runs, config.split)[2]
+            if test_runs < MIN_TEST_RUNS:
+                raise ValueError(
+                    f"zoo {name!r} ({paths[name]}) has {runs} training runs: a test split of "
+                    f"{config.split[2]:g} holds {test_runs}, fewer than {MIN_TEST_RUNS}, too few to "
+                    "rank encoders; use a larger zoo or give the test split more"
+                )
+        architectures = {name: ",".join(zoo.architectures) for name, zoo in zoos.items()}
+        if config.tuning:
+            config = _tune(config, out, workers, threads, ray_address, progress, device, zoo_root)
+        jobs = [job for e in experiments for job in plan_jobs(config, e, architectures)]
+        done = store.done_keys()
+        todo = [job for job in jobs if not set(job.keys) <= done]
+        bar = tqdm(
+            total=len(jobs),
+            initial=len(jobs) - len(todo),
+            desc=f"benchmark {'+'.join(experiments)}",
+            unit="job",
+            disable=not progress,
+        )
+        results = run_tasks(
+            run_job,
+            job_arguments(todo, paths, config.split, Path(out), threads, device, config.protocol),
+            workers=workers,
+            ray_address=ray_address,
+            num_cpus=threads,
+            num_gpus=1 if device == "cuda" else 0,
+        )
+        for rows in results:
+            store.append(rows)
+            bar.update(1)
+            first = rows[0]
+            bar.set_postfix_str(f"{first['encoder']} on {first['source']} (seed {first['seed']})")
+        bar.close()
+        return store.rows()

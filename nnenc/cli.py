@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from collections.abc import Sequence
@@ -10,6 +11,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from nnenc.zoo import FORMATS, ZooFormatError, detect_format, load_zoo
+from nnenc.zoo.atomic import write_csv, write_json
+from nnenc.zoo.writer_lock import FolderBusyError
 
 
 def format_zoo_info(summary: dict, format_name: str) -> str:
@@ -207,8 +210,7 @@ def _train(args: argparse.Namespace) -> int:
     predictor.fit(splits.train, splits.val)
     scores = {"val": predictor.evaluate(splits.val), "test": predictor.evaluate(splits.test)}
     predictor.save(args.out)
-    write_scores = Path(args.out) / "scores.json"
-    write_scores.write_text(json.dumps(scores, indent=2) + "\n")
+    write_json(scores, Path(args.out) / "scores.json")
     for split, metrics in scores.items():
         print(f"{split:5s} {format_metrics(metrics)}")
     print(f"saved to {args.out}")
@@ -219,27 +221,39 @@ def _predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     from nnenc.metrics import prediction_metrics
-    from nnenc.params import NetworkParams
     from nnenc.predictor import PerformancePredictor
-    from nnenc.zoo.checkpoints import load_state_dict
+    from nnenc.zoo.checkpoints import load_network
 
     predictor = PerformancePredictor.load(args.model, device=args.device)
     target = predictor.settings["target"]
     if args.checkpoint:
-        network = NetworkParams.from_state_dict(load_state_dict(args.checkpoint))
+        network = load_network(args.checkpoint)
         print(f"predicted {target}: {predictor.predict(network)[0]:.4f}")
         return 0
     zoo = load_zoo(args.zoo)
-    predicted = predictor.predict(zoo)
+    finite = zoo.finite_mask(progress=True)
+    skipped = int((~finite).sum())
+    predicted = np.full(len(zoo), np.nan)
+    if finite.any():
+        predicted[finite] = predictor.predict(zoo.filter(finite))
+    if skipped:
+        print(
+            f"skipped {skipped} of {len(zoo)} networks with NaN or infinite weights (diverged "
+            "in training): no prediction for them (NaN in --out), and they are left out of the "
+            "scores"
+        )
     if args.out:
         table = zoo.metrics[["model_id", "run_id", "architecture"]].assign(predicted=predicted)
-        table.to_csv(args.out, index=False)
+        write_csv(table, args.out)
         print(f"wrote {len(table)} predictions to {args.out}")
     if target in zoo.metrics.columns:
         true = zoo.metrics[target].to_numpy(float)
-        known = ~np.isnan(true)
+        known = ~np.isnan(true) & finite
         metrics = prediction_metrics(true[known], predicted[known])
-        print(f"{zoo.name} ({int(known.sum())} networks): {format_metrics(metrics)}")
+        print(
+            f"{zoo.name} ({int(known.sum())} networks with finite weights, {skipped} skipped): "
+            f"{format_metrics(metrics)}"
+        )
     return 0
 
 
@@ -293,9 +307,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ZooFormatError, FileExistsError, FileNotFoundError, KeyError, ValueError) as err:
+    except (
+        ZooFormatError,
+        FolderBusyError,
+        FileExistsError,
+        FileNotFoundError,
+        KeyError,
+        ValueError,
+    ) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"nnenc: error: {message}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        print(
+            f"nnenc: error: cannot write {err.filename or 'a file'}: {err.strerror}. Free disk "
+            "space (or raise the quota or file size limit) and rerun: what finished is kept "
+            "and the run resumes",
+            file=sys.stderr,
+        )
         return 2
 
 

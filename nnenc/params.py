@@ -191,6 +191,11 @@ class NetworkParams:
                 raise TypeError(
                     f"state_dict entry {key!r} is a {type(value).__name__}, not a tensor"
                 )
+            if leaf in ("weight", "bias") and value.ndim == 0:
+                raise ValueError(
+                    f"state_dict entry {key!r} is a 0-d scalar; a layer's {leaf} has at least "
+                    "one dimension (units)"
+                )
             if leaf == "weight":
                 weights[prefix] = _as_tensor(value)
             elif leaf == "bias":

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
@@ -33,6 +34,8 @@ from nnenc.params import NetworkParams
 from nnenc.precision import autocast, check_precision, resolve_precision
 from nnenc.symmetry import permute_hidden_neurons
 from nnenc.zoo.atomic import atomic_path, write_json
+from nnenc.zoo.errors import ZooFormatError
+from nnenc.zoo.integrity import check_seal, file_sha256, seal
 from nnenc.zoo.native import package_version
 from nnenc.zoo.zoo import Zoo
 
@@ -196,6 +199,13 @@ class PerformancePredictor(nn.Module):
         """
         settings = self.settings
         device = settings["device"]
+        for part, zoo in (("train", train), ("val", val)):
+            if len(zoo) == 0:
+                raise ValueError(
+                    f"the {part} split of {zoo.name!r} holds no networks: nothing to "
+                    f"{'train on' if part == 'train' else 'select the epoch with'}; use a "
+                    "larger zoo, or check what filtering removed"
+                )
         y_train = self._targets(train)
         y_val = self._targets(val)
         if settings["loss"] == "mse":
@@ -298,8 +308,9 @@ class PerformancePredictor(nn.Module):
             "training": self.settings,
             "precision_used": self.precision,
             "history": [] if self.history is None else self.history.to_dict("records"),
+            "weights_sha256": file_sha256(path / WEIGHTS),
         }
-        write_json(config, path / CONFIG)
+        write_json(seal(config), path / CONFIG)
         return path
 
     @classmethod
@@ -310,12 +321,31 @@ class PerformancePredictor(nn.Module):
             raise FileNotFoundError(
                 f"{path}: expected {CONFIG} and {WEIGHTS} (from predictor.save)"
             )
-        config = json.loads((path / CONFIG).read_text())
+        try:
+            config = json.loads((path / CONFIG).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ZooFormatError(path / CONFIG, f"not valid JSON ({err}); re-copy it") from err
+        if not isinstance(config, dict):
+            raise ZooFormatError(path / CONFIG, "not a predictor config (not a JSON object)")
+        check_seal(config, path / CONFIG)
         if config.get("format") != "nnenc-predictor" or config.get("format_version", 99) > 1:
             raise ValueError(f"{path / CONFIG}: not a predictor this nnenc can read")
+        recorded = config.get("weights_sha256")
+        if recorded is not None and recorded != file_sha256(path / WEIGHTS):
+            raise ZooFormatError(
+                path / WEIGHTS,
+                f"does not match the checksum its {CONFIG} records: the weights are damaged or "
+                "from another predictor; re-copy the folder",
+            )
+        missing = [k for k in ("encoder", "encoder_config", "training") if k not in config]
+        if missing:
+            raise ZooFormatError(path / CONFIG, f"missing {missing}: not a complete predictor")
         # predictors saved before the precision setting trained in fp32
         training = {"precision": "fp32", **config["training"], "device": device}
         predictor = cls(config["encoder"], config["encoder_config"], **training)
-        predictor.load_state_dict(load_file(path / WEIGHTS, device=device))
+        try:
+            predictor.load_state_dict(load_file(path / WEIGHTS, device=device))
+        except (SafetensorError, RuntimeError, OSError) as err:
+            raise ZooFormatError(path / WEIGHTS, f"not this predictor's weights ({err})") from err
         predictor.history = pd.DataFrame(config.get("history", []))
         return predictor.to(device).eval()

@@ -6,6 +6,9 @@ cluster. The zoo builder's shards and the benchmark's training runs both go thro
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -40,8 +43,34 @@ def run_tasks(
         yield from _pool_results(fn, arguments, workers)
 
 
+PARENT_POLL_S = 1.0
+"""How often a worker checks that the process that started it is still alive."""
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker as soon as its parent has died.
+
+    A killed parent (``kill -9``, an out-of-memory kill) runs no cleanup, and its workers would
+    otherwise train on as orphans, holding the multiprocessing resource tracker alive with them.
+    A daemon thread polls the parent pid (``PR_SET_PDEATHSIG`` would fire when the parent
+    *thread* that spawned the worker ends, which in a process pool is not the parent's death).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nnenc-parent-watch", daemon=True).start()
+
+
 def _pool_results(fn, arguments, workers: int) -> Iterator[Any]:
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     try:
         pending = {pool.submit(fn, *args) for args in arguments}
         while pending:

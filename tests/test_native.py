@@ -66,6 +66,7 @@ def test_interrupted_build_resumes_and_ends_identical(tmp_path):
     first.write_shard("000", *shards[0])
     first.write_shard("001", *shards[1])
     (resumed_path / "shards" / ".002.abc.tmp").mkdir()  # a shard killed mid-write
+    first.close()  # the killed process's lock dies with it
     with pytest.raises(ZooFormatError, match="unfinished build"):
         read_native(resumed_path)
     again = ZooWriter(resumed_path, "z", {"mlp": get_architecture("mlp")}, {"seed": 1})
@@ -83,7 +84,7 @@ def test_interrupted_build_resumes_and_ends_identical(tmp_path):
 
 
 def test_resume_with_other_settings_is_refused(tmp_path):
-    ZooWriter(tmp_path / "z", "z", {"mlp": get_architecture("mlp")}, {"seed": 1})
+    ZooWriter(tmp_path / "z", "z", {"mlp": get_architecture("mlp")}, {"seed": 1}).close()
     with pytest.raises(ZooFormatError, match="different settings"):
         ZooWriter(tmp_path / "z", "z", {"mlp": get_architecture("mlp")}, {"seed": 2})
 

@@ -14,3 +14,19 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, str(README), "exec"), namespace)
     assert (tmp_path / "example-model" / "weights.safetensors").is_file()
+
+
+def test_every_test_the_guarantees_name_exists():
+    """The README's "What nnenc guarantees" table names its tests: each must be in tests/."""
+    section = README.read_text().split("## What nnenc guarantees", 1)[1].split("\n## ", 1)[0]
+    named = []
+    for cell in re.findall(r"^\|.*\| (`.*`) \|$", section, flags=re.MULTILINE):
+        file = None
+        for ref in re.findall(r"`([^`]+)`", cell):
+            module, _, test = ref.rpartition("::")
+            file = module or file
+            named.append((file, test))
+    assert len(named) >= 10
+    tests = README.parent / "tests"
+    missing = [f"{f}::{t}" for f, t in named if f"def {t}(" not in (tests / f).read_text()]
+    assert not missing, missing

@@ -207,36 +207,36 @@ def build_zoo(
         "dataset": data.describe(),
         "nnenc_version": package_version(),
     }
-    writer = ZooWriter(
+    with ZooWriter(
         out, f"{config.dataset}-{config.architecture}", {architecture.name: architecture}, build
-    )
-    shards = plan_shards(config)
-    finished = set(writer.finished_shards())
-    todo = [s for s in shards if s.id not in finished]
-    done_runs = sum(len(s.runs) for s in shards if s.id in finished)
-    bar = tqdm(
-        total=config.runs,
-        initial=done_runs,
-        unit="model",
-        desc=f"building {writer.name}",
-        disable=not progress,
-        smoothing=0.1,
-    )
-    started, trained = time.perf_counter(), 0
-    spec = config.to_dict()
-    results = run_tasks(
-        train_shard,
-        [(spec, shard.id, shard.runs, device, threads_per_worker) for shard in todo],
-        workers=workers,
-        ray_address=ray_address,
-        num_cpus=threads_per_worker,
-        num_gpus=1 if device == "cuda" else 0,
-    )
-    for shard_id, table, weights in results:
-        writer.write_shard(shard_id, table, {architecture.name: weights})
-        runs = table["run_id"].nunique()
-        trained += runs
-        bar.update(runs)
-        bar.set_postfix(models_per_min=f"{60 * trained / (time.perf_counter() - started):.0f}")
-    bar.close()
-    return writer.finalize()
+    ) as writer:
+        shards = plan_shards(config)
+        finished = set(writer.finished_shards())
+        todo = [s for s in shards if s.id not in finished]
+        done_runs = sum(len(s.runs) for s in shards if s.id in finished)
+        bar = tqdm(
+            total=config.runs,
+            initial=done_runs,
+            unit="model",
+            desc=f"building {writer.name}",
+            disable=not progress,
+            smoothing=0.1,
+        )
+        started, trained = time.perf_counter(), 0
+        spec = config.to_dict()
+        results = run_tasks(
+            train_shard,
+            [(spec, shard.id, shard.runs, device, threads_per_worker) for shard in todo],
+            workers=workers,
+            ray_address=ray_address,
+            num_cpus=threads_per_worker,
+            num_gpus=1 if device == "cuda" else 0,
+        )
+        for shard_id, table, weights in results:
+            writer.write_shard(shard_id, table, {architecture.name: weights})
+            runs = table["run_id"].nunique()
+            trained += runs
+            bar.update(runs)
+            bar.set_postfix(models_per_min=f"{60 * trained / (time.perf_counter() - started):.0f}")
+        bar.close()
+        return writer.finalize()

@@ -18,6 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 
+def current_umask() -> int:
+    """The process's umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it to ``target``."""
@@ -30,7 +37,12 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp_path, 0o666 & ~current_umask())
         os.replace(tmp_path, target)
+    except OSError as err:
+        if err.filename is None:  # a failed write names no file: name the one being written
+            raise OSError(err.errno, err.strerror, str(target)) from err
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -48,6 +60,7 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~current_umask())
         os.rename(tmp, target)
     finally:
         if tmp.exists():

@@ -1,21 +1,32 @@
 """Reading one checkpoint file into a state_dict, without ever executing code from it.
 
-``.safetensors`` files are read with safetensors; ``.pt``/``.pth``/other files with
+``.safetensors`` files are read with safetensors, after their header's declared sizes are
+checked against the file (a damaged header cannot make nnenc allocate what the file does not
+hold), and their layers put back in network order (:mod:`nnenc.zoo.layer_order`): safetensors
+sorts tensors by name. ``.pt``/``.pth``/other files are read with
 ``torch.load(weights_only=True)``, which refuses pickled objects other than tensors and plain
-containers. A checkpoint that needs arbitrary unpickling is refused with an error that says so.
+containers; their key order is the network's. A checkpoint that needs arbitrary unpickling is
+refused with an error that says so, and every other failure to decode a file becomes a
+:class:`ZooFormatError` that names it.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
 
+from nnenc.architectures import architecture_names, get_architecture
+from nnenc.params import NetworkParams
 from nnenc.zoo.errors import ZooFormatError
+from nnenc.zoo.layer_order import ORDER_KEY, LayerOrderError, chained_order, layer_names, reorder
 
 NESTED_STATE_KEYS = ("model", "state_dict", "model_state_dict", "model_state")
 """Keys under which training checkpoints commonly nest the state_dict."""
@@ -29,10 +40,7 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """
     path = Path(path)
     if path.suffix == ".safetensors":
-        try:
-            return load_file(path, device="cpu")
-        except (SafetensorError, OSError, ValueError) as err:
-            raise ZooFormatError(path, f"not a readable safetensors file: {err}") from err
+        return _load_safetensors(path)
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -43,9 +51,114 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             "unpickles untrusted files. Re-save it from trusted code as a plain state_dict "
             f"(torch.save(model.state_dict(), ...)) or as .safetensors. ({err})",
         ) from err
-    except (RuntimeError, EOFError, OSError) as err:
-        raise ZooFormatError(path, f"not a readable PyTorch checkpoint: {err}") from err
+    except Exception as err:  # torch.load's decoders raise many types on damaged input
+        raise ZooFormatError(
+            path, f"not a readable PyTorch checkpoint ({type(err).__name__}: {err})"
+        ) from err
     return _state_dict_in(loaded, path)
+
+
+def load_network(path: str | Path, architecture: str = "unknown") -> NetworkParams:
+    """The network in a checkpoint file; a state_dict that is not a network (no weights, a
+    scalar weight, a bias that does not fit its weight) is refused naming the file.
+
+    A ``architecture`` that names a registered architecture is checked against the tensors:
+    a file whose layers have other shapes is refused rather than labelled wrongly.
+    """
+    path = Path(path)
+    try:
+        network = NetworkParams.from_state_dict(load_state_dict(path), architecture=architecture)
+    except (ValueError, TypeError) as err:
+        if isinstance(err, ZooFormatError):
+            raise
+        raise ZooFormatError(path, f"not a network's state_dict: {err}") from err
+    if architecture in architecture_names():
+        expected = [(s.weight, s.bias) for s in get_architecture(architecture).layer_shapes()]
+        found = [
+            (tuple(la.weight.shape), None if la.bias is None else tuple(la.bias.shape))
+            for la in network.layers
+        ]
+        if found != expected:
+            raise ZooFormatError(
+                path,
+                f"declared architecture {architecture!r} has layers {expected}, but this file's "
+                f"layers are {found}: correct the declared architecture (or leave it empty to "
+                "have it recognised from the shapes)",
+            )
+    return network
+
+
+def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | Path) -> None:
+    """Write ``state_dict`` as ``.safetensors`` with its layer order in the metadata
+    (:data:`~nnenc.zoo.layer_order.ORDER_KEY`), so that reading it back keeps the order."""
+    tensors = {key: value.detach().contiguous() for key, value in state_dict.items()}
+    save_file(tensors, path, metadata={ORDER_KEY: ",".join(layer_names(state_dict))})
+
+
+SAFETENSORS_DTYPE_BYTES = {
+    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8,
+    "U32": 4, "U16": 2, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1,
+}  # fmt: skip
+
+
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    _check_safetensors_header(path)
+    try:
+        with safe_open(path, framework="pt", device="cpu") as handle:
+            metadata = handle.metadata() or {}
+        state = load_file(path, device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise ZooFormatError(path, f"not a readable safetensors file: {err}") from err
+    try:
+        if ORDER_KEY in metadata:
+            return reorder(state, [n for n in metadata[ORDER_KEY].split(",") if n])
+        return reorder(state, chained_order(state))
+    except LayerOrderError as err:
+        raise ZooFormatError(path, str(err)) from err
+
+
+def _check_safetensors_header(path: Path) -> None:
+    """Refuse a header whose tensors the file cannot hold (before anything is allocated)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            length = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if not 0 < length <= size - 8:
+                raise ZooFormatError(
+                    path,
+                    f"not a safetensors file: its first 8 bytes declare a {length}-byte header "
+                    f"in a {size}-byte file (truncated or not safetensors)",
+                )
+            header = json.loads(handle.read(length))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ZooFormatError(path, f"not a readable safetensors header ({err})") from err
+    data = size - 8 - length
+    if not isinstance(header, dict):
+        raise ZooFormatError(path, "not a safetensors file: its header is not a JSON object")
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            start, end = (int(v) for v in entry["data_offsets"])
+            count = math.prod(int(d) for d in entry["shape"])
+            width = SAFETENSORS_DTYPE_BYTES.get(entry["dtype"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ZooFormatError(path, f"tensor {name!r}: damaged header entry ({err})") from err
+        if not 0 <= start <= end <= data or (width is not None and end - start != count * width):
+            raise ZooFormatError(
+                path,
+                f"tensor {name!r} declares bytes {start}..{end} ({entry['dtype']} "
+                f"{entry['shape']}) of a {data}-byte data section: the file is truncated or "
+                "damaged; re-copy it",
+            )
+    allocated = os.stat(path).st_blocks * 512
+    if data > 1 << 20 and allocated < data // 2:
+        raise ZooFormatError(
+            path,
+            f"a sparse file: {size} bytes long but only {allocated} bytes were ever written, so "
+            "its tensors are holes, not weights (a damaged or pre-allocated copy); re-copy it",
+        )
 
 
 def _state_dict_in(loaded: object, path: Path) -> dict[str, torch.Tensor]:

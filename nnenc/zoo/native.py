@@ -5,13 +5,18 @@
     zoo/
       manifest.json          format + version, architectures (spec, layout, rows, file), build
       weights/<arch>.npy     float32, (N_arch, P_arch), PyTorch order, memory-mappable
+      weights/<arch>.crc32.npy  uint32, (N_arch,): each weight row's CRC-32, checked on read
       metrics.csv.gz         one row per stored checkpoint (model_id, run_id, architecture, row,
                              epoch, test_accuracy, the half-test-set accuracies, ...)
 
 A build writes shards under ``zoo/shards/<id>/``, each one atomically (a shard folder appears
 complete or not at all), so an interrupted build resumes where it stopped. :meth:`ZooWriter.finalize`
 joins the shards into the files above and writes the manifest last: a folder without a
-manifest is an unfinished build and is never read as a zoo.
+manifest is an unfinished build and is never read as a zoo. The manifest is sealed with its
+own SHA-256 (:mod:`nnenc.zoo.integrity`), so that damage to any of the files is found, not read. A writer holds the folder's
+:class:`~nnenc.zoo.writer_lock.WriterLock` from before its "finished?" check until it has
+finalized or closed, so a second build into the same folder fails at once instead of finalizing
+a part of the shards over the first one's zoo.
 """
 
 from __future__ import annotations
@@ -29,9 +34,14 @@ from tqdm.auto import tqdm
 
 from nnenc.architectures import Architecture
 from nnenc.layout import FlatLayout
+from nnenc.zoo.assemble import as_fractions
 from nnenc.zoo.atomic import atomic_directory, atomic_path, write_csv, write_json
+from nnenc.zoo.decoding import read_json, read_table
 from nnenc.zoo.errors import ZooFormatError
+from nnenc.zoo.integrity import check_seal, row_checksums, seal
+from nnenc.zoo.paths import member_path
 from nnenc.zoo.weights_file import open_weights
+from nnenc.zoo.writer_lock import WriterLock
 from nnenc.zoo.zoo import REQUIRED_COLUMNS, WeightStore, Zoo
 
 FORMAT = "nnenc-zoo"
@@ -39,6 +49,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PLAN = "build-plan.json"
 METRICS = "metrics.csv.gz"
+CHECKSUMS = ".crc32.npy"
 SHARD_ROWS = 65536
 
 
@@ -68,6 +79,10 @@ class ZooWriter:
         architectures: per architecture id, its spec (whose PyTorch layout is used) or a layout.
         build: how the zoo was made (datasets, seeds, hyperparameter space, ...); part of the
             plan, so a rerun with other settings is refused instead of mixed in.
+
+    The writer holds the folder's lock until :meth:`finalize` or :meth:`close` (use it as a
+    context manager); another live writer makes the constructor raise
+    :class:`~nnenc.zoo.writer_lock.FolderBusyError`.
     """
 
     def __init__(
@@ -84,6 +99,14 @@ class ZooWriter:
             a: s.layout() if isinstance(s, Architecture) else s for a, s in architectures.items()
         }
         self.files = _file_names(list(self.layouts))
+        self.lock = WriterLock(self.path).acquire()
+        try:
+            self._open(name, build)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, name: str, build: Mapping | None) -> None:
         if (self.path / MANIFEST).exists():
             raise FileExistsError(
                 f"{self.path} already holds a finished zoo; nothing is overwritten. "
@@ -114,6 +137,16 @@ class ZooWriter:
         else:
             self.path.mkdir(parents=True, exist_ok=True)
             write_json(self.plan, plan_path)
+
+    def close(self) -> None:
+        """Release the folder's writer lock (an unfinished build stays resumable)."""
+        self.lock.release()
+
+    def __enter__(self) -> ZooWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @staticmethod
     def unfinished_build(path: str | Path) -> dict | None:
@@ -184,20 +217,24 @@ class ZooWriter:
         weights_dir.mkdir(exist_ok=True)
         for arch, layout in self.layouts.items():
             target = weights_dir / f"{self.files[arch]}.npy"
-            with atomic_path(target) as tmp:
-                out = np.lib.format.open_memmap(
-                    tmp, mode="w+", dtype=np.float32, shape=(counts[arch], layout.size)
-                )
-                position = 0
+            checksums = []
+            with atomic_path(target) as tmp, open(tmp, "wb") as out:
+                # written, not memory-mapped: a full disk then fails the write with ENOSPC
+                # (an OSError, cleaned up by atomic_path) instead of killing the process
+                # with SIGBUS
+                shape = (counts[arch], layout.size)
+                header = {"descr": "<f4", "fortran_order": False, "shape": shape}
+                np.lib.format.write_array_header_1_0(out, header)
                 for shard in tqdm(shards, desc=f"joining {arch}", disable=not progress):
                     part_path = self.shard_dir / shard / f"{self.files[arch]}.npy"
-                    if not part_path.exists():
-                        continue
-                    part = np.load(part_path, mmap_mode="r", allow_pickle=False)
-                    out[position : position + len(part)] = part
-                    position += len(part)
-                out.flush()
-                del out
+                    if part_path.exists():
+                        part = np.load(part_path, mmap_mode="r", allow_pickle=False)
+                        out.write(np.ascontiguousarray(part, dtype="<f4").tobytes())
+                        checksums.append(row_checksums(part))
+            checksums_path = weights_dir / f"{self.files[arch]}{CHECKSUMS}"
+            with atomic_path(checksums_path) as tmp, open(tmp, "wb") as out:
+                empty = np.zeros(0, dtype=np.uint32)
+                np.save(out, np.concatenate(checksums) if checksums else empty)
         write_csv(metrics, self.path / METRICS)
         manifest = {
             **self.plan,
@@ -207,10 +244,12 @@ class ZooWriter:
         }
         for arch in self.layouts:
             manifest["architectures"][arch]["file"] = f"weights/{self.files[arch]}.npy"
+            manifest["architectures"][arch]["checksums"] = f"weights/{self.files[arch]}{CHECKSUMS}"
             manifest["architectures"][arch]["rows"] = counts[arch]
-        write_json(manifest, self.path / MANIFEST)
+        write_json(seal(manifest), self.path / MANIFEST)
         shutil.rmtree(self.shard_dir, ignore_errors=True)
         (self.path / PLAN).unlink(missing_ok=True)
+        self.close()
         return self.path
 
 
@@ -218,9 +257,14 @@ def write_zoo(zoo: Zoo, path: str | Path, overwrite: bool = False) -> Path:
     """Save ``zoo`` natively: weights converted to PyTorch order, metrics rows renumbered.
 
     An existing zoo at ``path`` is replaced only with ``overwrite=True``, and then only once the
-    new one is complete.
+    new one is complete. The target's writer lock is held throughout.
     """
     path = Path(path)
+    with WriterLock(path):
+        return _write_zoo(zoo, path, overwrite)
+
+
+def _write_zoo(zoo: Zoo, path: Path, overwrite: bool) -> Path:
     if path.exists() and any(path.iterdir()) and not overwrite:
         raise FileExistsError(f"{path} exists and is not empty; nothing is overwritten")
     staging = path.with_name(f".{path.name}.writing")
@@ -229,17 +273,17 @@ def write_zoo(zoo: Zoo, path: str | Path, overwrite: bool = False) -> Path:
         a: zoo.architecture_spec(a) or zoo.stores[a].layout.torch_layout()
         for a in zoo.architectures
     }
-    writer = ZooWriter(staging, zoo.name, architectures, zoo.info.get("build"))
-    for k, start in enumerate(range(0, len(zoo), SHARD_ROWS)):
-        source = zoo.metrics.iloc[start : start + SHARD_ROWS]
-        part = source.reset_index(drop=True)
-        weights = {}
-        for arch in part["architecture"].unique():
-            sel = (part["architecture"] == arch).to_numpy()
-            weights[arch] = zoo.stores[arch].read_torch_order(part["row"].to_numpy()[sel])
-            part.loc[sel, "row"] = np.arange(int(sel.sum()))
-        writer.write_shard(f"{k:06d}", part, weights)
-    writer.finalize()
+    with ZooWriter(staging, zoo.name, architectures, zoo.info.get("build")) as writer:
+        for k, start in enumerate(range(0, len(zoo), SHARD_ROWS)):
+            source = zoo.metrics.iloc[start : start + SHARD_ROWS]
+            part = source.reset_index(drop=True)
+            weights = {}
+            for arch in part["architecture"].unique():
+                sel = (part["architecture"] == arch).to_numpy()
+                weights[arch] = zoo.stores[arch].read_torch_order(part["row"].to_numpy()[sel])
+                part.loc[sel, "row"] = np.arange(int(sel.sum()))
+            writer.write_shard(f"{k:06d}", part, weights)
+        writer.finalize()
     if path.exists():
         retired = path.with_name(f".{path.name}.old")
         shutil.rmtree(retired, ignore_errors=True)
@@ -261,10 +305,9 @@ def read_native(path: str | Path) -> Zoo:
                 path, "an unfinished build (no manifest yet); rerun the build to resume it"
             )
         raise ZooFormatError(path, f"no {MANIFEST}: not a native nnenc zoo")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ZooFormatError(manifest_path, f"not valid JSON ({err})") from err
+    manifest = read_json(manifest_path, "manifest")
+    if not isinstance(manifest, dict):
+        raise ZooFormatError(manifest_path, "not a manifest: the JSON is not an object")
     if manifest.get("format") != FORMAT:
         raise ZooFormatError(manifest_path, f"format is {manifest.get('format')!r}, not {FORMAT!r}")
     found = manifest.get("format_version")
@@ -274,19 +317,36 @@ def read_native(path: str | Path) -> Zoo:
             f"format_version {found!r}; this nnenc reads versions up to {FORMAT_VERSION}: "
             "upgrade nnenc",
         )
-    metrics_path = path / manifest.get("metrics", METRICS)
-    try:
-        metrics = pd.read_csv(metrics_path)
-    except (OSError, pd.errors.ParserError, EOFError) as err:
-        raise ZooFormatError(metrics_path, f"cannot read the metrics table ({err})") from err
+    check_seal(manifest, manifest_path)
+    architectures = manifest.get("architectures")
+    if not isinstance(architectures, dict) or not all(
+        isinstance(e, dict) and {"layout", "file", "rows"} <= set(e) for e in architectures.values()
+    ):
+        raise ZooFormatError(
+            manifest_path,
+            "needs 'architectures': an object with 'layout', 'file' and 'rows' per architecture; "
+            "this manifest is damaged or was not written by nnenc (rebuild or re-copy the zoo)",
+        )
+    metrics_path = member_path(path, manifest.get("metrics", METRICS), manifest_path)
+    metrics = read_table(metrics_path)
     missing = [c for c in REQUIRED_COLUMNS if c not in metrics.columns]
     if missing:
         raise ZooFormatError(metrics_path, f"missing required column(s) {missing}")
+    if metrics.empty:
+        raise ZooFormatError(metrics_path, "holds no networks: an empty zoo has nothing to read")
+    metrics = _checked_metrics(as_fractions(metrics, str(metrics_path)), metrics_path)
     stores, specs = {}, {}
-    for arch, entry in manifest["architectures"].items():
-        layout = FlatLayout.from_dicts(entry["layout"])
-        weights_path = path / entry["file"]
+    newest_weights = 0
+    for arch, entry in architectures.items():
+        try:
+            layout = FlatLayout.from_dicts(entry["layout"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ZooFormatError(
+                manifest_path, f"architecture {arch!r}: bad layout ({err})"
+            ) from err
+        weights_path = member_path(path, entry["file"], manifest_path, f"architecture {arch!r}: ")
         array = open_weights(weights_path, layout.size)
+        newest_weights = max(newest_weights, weights_path.stat().st_mtime_ns)
         if array.shape[0] != entry["rows"]:
             raise ZooFormatError(
                 weights_path, f"has {array.shape[0]} rows; the manifest says {entry['rows']}"
@@ -298,7 +358,52 @@ def read_native(path: str | Path) -> Zoo:
                 f"{n_metrics} rows for architecture {arch!r}, but {weights_path.name} has "
                 f"{array.shape[0]} weight rows",
             )
-        stores[arch] = WeightStore.single(layout, array, str(weights_path))
+        checksums = None
+        if entry.get("checksums"):
+            checksums_path = member_path(path, entry["checksums"], manifest_path)
+            checksums = _read_checksums(checksums_path, array.shape[0])
+        stores[arch] = WeightStore.single(layout, array, str(weights_path), checksums)
         specs[arch] = Architecture.from_dict(entry["spec"]) if entry.get("spec") else None
+    if "finite" in metrics.columns and newest_weights > metrics_path.stat().st_mtime_ns:
+        # the stored column is a cache of a scan made when the table was written: weights
+        # changed since then are scanned again (Zoo.finite_mask) instead of trusted
+        metrics = metrics.drop(columns="finite")
     info = {"format": FORMAT, "path": str(path), "build": manifest.get("build", {})}
     return Zoo(metrics, stores, specs, manifest.get("name", path.name), info)
+
+
+def _read_checksums(path: Path, rows: int) -> np.ndarray:
+    try:
+        checksums = np.load(path, allow_pickle=False)
+    except Exception as err:  # numpy's header parser raises many types on damaged bytes
+        raise ZooFormatError(path, f"not a readable checksum array ({err}); re-copy it") from err
+    if checksums.shape != (rows,) or checksums.dtype != np.uint32:
+        raise ZooFormatError(
+            path, f"expected {rows} uint32 row checksums, got {checksums.dtype} {checksums.shape}"
+        )
+    return checksums
+
+
+def _checked_metrics(metrics: pd.DataFrame, source: Path) -> pd.DataFrame:
+    """Refuse rows that cannot index the weights: non-integer or repeated (architecture, row)."""
+    rows = pd.to_numeric(metrics["row"], errors="coerce")
+    bad = metrics.index[rows.isna() | (rows != rows.round())]
+    if len(bad):
+        raise ZooFormatError(
+            source, f"column 'row' must hold whole numbers; rows {list(bad[:5])} do not"
+        )
+    metrics = metrics.assign(row=rows.astype(np.int64))
+    repeated = metrics.duplicated(["architecture", "row"], keep=False)
+    if repeated.any():
+        first = metrics[repeated].sort_values(["architecture", "row"]).head(4)
+        listed = ", ".join(
+            f"table row {i} ({a}, row {r})"
+            for i, a, r in zip(first.index, first["architecture"], first["row"], strict=True)
+        )
+        raise ZooFormatError(
+            source,
+            f"{int(repeated.sum())} rows point at a weight row another row points at too "
+            f"({listed}): each network has its own weight row. The table is damaged; re-copy "
+            "or rebuild the zoo",
+        )
+    return metrics

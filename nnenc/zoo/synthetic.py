@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from nnenc.architectures import get_architecture
 from nnenc.layout import write_layout_csv
 from nnenc.params import NetworkParams
 from nnenc.zoo.atomic import atomic_path, write_csv
+from nnenc.zoo.checkpoints import save_state_dict
 from nnenc.zoo.formats.small_cnn_zoo import keras_layout
 
 SMALL_CNN_ZOO_STEPS = (0, 1, 2, 3, 20, 40, 60, 80, 86)
@@ -219,7 +219,7 @@ def write_checkpoint_folder(
         state = NetworkParams.from_module(spec.build()).state_dict()
         file = f"net_{i:04d}{suffix}"
         if suffix == ".safetensors":
-            save_file({k: v.contiguous() for k, v in state.items()}, path / file)
+            save_state_dict(state, path / file)
         else:
             torch.save(state, path / file)
         rows.append(

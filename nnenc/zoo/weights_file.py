@@ -9,6 +9,8 @@ import numpy as np
 
 from nnenc.zoo.errors import ZooFormatError
 
+NPY_MAGIC = b"\x93NUMPY"
+
 
 def open_weights(path: str | Path, n_params: int | None = None) -> np.ndarray:
     """Memory-map ``path`` read-only (nothing is read into memory but the header).
@@ -21,6 +23,11 @@ def open_weights(path: str | Path, n_params: int | None = None) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ZooFormatError(path, "weights file not found")
+    with open(path, "rb") as handle:
+        if handle.read(6) != NPY_MAGIC:  # np.load would take any other file for a pickle
+            raise ZooFormatError(
+                path, "not a .npy array: it does not start with the .npy magic bytes; re-copy it"
+            )
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as err:
@@ -35,8 +42,10 @@ def open_weights(path: str | Path, n_params: int | None = None) -> np.ndarray:
         else:
             problem = f"not a readable .npy array ({text})"
         raise ZooFormatError(path, problem) from err
-    except (OSError, EOFError) as err:
-        raise ZooFormatError(path, f"not a readable .npy array ({err})") from err
+    except Exception as err:  # numpy's header parser raises many types on damaged bytes
+        raise ZooFormatError(
+            path, f"not a readable .npy array ({type(err).__name__}: {err}); re-copy it"
+        ) from err
     if array.ndim != 2:
         raise ZooFormatError(
             path, f"expected a 2-D array (networks x parameters), got shape {array.shape}"

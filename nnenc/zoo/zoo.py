@@ -15,6 +15,8 @@ from nnenc.architectures import ACTIVATIONS, Architecture, register_architecture
 from nnenc.batch import ParamsBatch
 from nnenc.layout import FlatLayout
 from nnenc.params import NetworkParams
+from nnenc.zoo.errors import ZooFormatError
+from nnenc.zoo.integrity import row_checksums
 from nnenc.zoo.splits import split_by_group
 from nnenc.zoo.weights_file import advise
 
@@ -46,11 +48,26 @@ SCAN_BLOCK_ROWS = 2048
 
 @dataclass(frozen=True, eq=False)
 class WeightSegment:
-    """One 2-D array of flat vectors (often a memmap), in its own layout."""
+    """One 2-D array of flat vectors (often a memmap), in its own layout, with the CRC-32 of
+    each row where the file keeps them (:mod:`nnenc.zoo.integrity`): every row read is checked."""
 
     array: np.ndarray
     layout: FlatLayout
     source: str
+    checksums: np.ndarray | None = None
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` of this segment as float32, in its own layout, checked where it can be."""
+        part = np.asarray(self.array[rows], dtype=np.float32)
+        if self.checksums is not None:
+            bad = np.flatnonzero(row_checksums(part) != self.checksums[rows])
+            if bad.size:
+                raise ZooFormatError(
+                    self.source,
+                    f"weight row(s) {rows[bad][:5].tolist()} do not match their checksums: the "
+                    "file is damaged (a changed or corrupted copy); re-copy or rebuild the zoo",
+                )
+        return part
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,8 +94,14 @@ class WeightStore:
                 raise ValueError(f"{seg.source}: its layout does not match the store's")
 
     @classmethod
-    def single(cls, layout: FlatLayout, array: np.ndarray, source: str) -> WeightStore:
-        return cls(layout, (WeightSegment(array, layout, source),))
+    def single(
+        cls,
+        layout: FlatLayout,
+        array: np.ndarray,
+        source: str,
+        checksums: np.ndarray | None = None,
+    ) -> WeightStore:
+        return cls(layout, (WeightSegment(array, layout, source, checksums),))
 
     @property
     def n_rows(self) -> int:
@@ -102,7 +125,7 @@ class WeightStore:
         for s, seg in enumerate(self.segments):
             pick = order[which == s]
             if pick.size:
-                part = np.asarray(seg.array[rows[pick] - starts[s]], dtype=np.float32)
+                part = seg.read(rows[pick] - starts[s])
                 if seg.layout.signature != self.layout.signature:
                     part = seg.layout.rows_to_torch_order(part)
                 out[pick] = part

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from tqdm.auto import tqdm
 
-from nnenc.params import NetworkParams
 from nnenc.zoo.assemble import zoo_from_networks
-from nnenc.zoo.checkpoints import load_state_dict
+from nnenc.zoo.checkpoints import load_network
+from nnenc.zoo.decoding import read_table
 from nnenc.zoo.errors import ZooFormatError
+from nnenc.zoo.paths import member_path
 from nnenc.zoo.zoo import Zoo
 
 FILE_COLUMNS = ("file", "path", "checkpoint", "filename")
@@ -50,7 +50,7 @@ def read_checkpoint_folder(path: str | Path, name: str | None = None, progress: 
         raise ZooFormatError(
             path, f"need metrics.csv or exactly one .csv next to the checkpoints; found {found}"
         )
-    table = pd.read_csv(table_path).rename(columns={"test_acc": "test_accuracy"})
+    table = read_table(table_path).rename(columns={"test_acc": "test_accuracy"})
     file_column = next((c for c in FILE_COLUMNS if c in table.columns), None)
     missing = [
         label
@@ -64,11 +64,19 @@ def read_checkpoint_folder(path: str | Path, name: str | None = None, progress: 
         raise ZooFormatError(
             table_path, f"missing column(s): {', '.join(missing)}; has {list(table.columns)}"
         )
+    repeated = table[file_column].astype(str).duplicated(keep=False)
+    if repeated.any():
+        lines = [i + 2 for i in table.index[repeated]][:6]
+        raise ZooFormatError(
+            table_path, f"lines {lines} name the same checkpoint file: one row per checkpoint"
+        )
+    if table.empty:
+        raise ZooFormatError(table_path, "lists no checkpoints: an empty zoo has nothing to read")
     rows, networks = [], []
     for line, record in enumerate(
         tqdm(table.to_dict("records"), desc=f"reading {path.name}", disable=not progress), start=2
     ):
-        file = path / str(record[file_column])
+        file = member_path(path, record[file_column], table_path, f"line {line}: ")
         if not file.is_file():
             raise ZooFormatError(table_path, f"line {line}: checkpoint {file.name!r} not found")
         stem = Path(str(record[file_column])).stem
@@ -77,10 +85,7 @@ def read_checkpoint_folder(path: str | Path, name: str | None = None, progress: 
         record.setdefault("epoch", 0)
         architecture = record.pop("architecture", None)
         networks.append(
-            NetworkParams.from_state_dict(
-                load_state_dict(file),
-                architecture=architecture if isinstance(architecture, str) else "unknown",
-            )
+            load_network(file, architecture if isinstance(architecture, str) else "unknown")
         )
         rows.append(record)
     info = {"format": "checkpoint-folder", "path": str(path), "metrics_table": table_path.name}

@@ -23,9 +23,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from nnenc.params import NetworkParams
 from nnenc.zoo.assemble import zoo_from_networks
-from nnenc.zoo.checkpoints import load_state_dict
+from nnenc.zoo.checkpoints import load_network
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.zoo import Zoo
 
@@ -49,7 +48,11 @@ def is_model_zoos(path: Path) -> bool:
 
 def _results(result_path: Path) -> list[dict]:
     lines = []
-    for number, text in enumerate(result_path.read_text().splitlines(), start=1):
+    try:
+        content = result_path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ZooFormatError(result_path, f"cannot read it as UTF-8 text ({err})") from err
+    for number, text in enumerate(content.splitlines(), start=1):
         if not text.strip():
             continue
         try:
@@ -91,7 +94,7 @@ def read_model_zoos(path: str | Path, name: str | None = None, progress: bool = 
             if file is None:
                 continue
             found = True
-            state = load_state_dict(file)
+            network = load_network(file)
             result = by_epoch.get(epoch, {})
             row = {"model_id": f"{folder.name}/{checkpoint.name}", "run_id": folder.name}
             row.update({k.replace("::", "."): v for k, v in config.items()})
@@ -101,7 +104,7 @@ def read_model_zoos(path: str | Path, name: str | None = None, progress: bool = 
             row["epoch"] = epoch
             row.setdefault("test_accuracy", float("nan"))
             rows.append(row)
-            networks.append(NetworkParams.from_state_dict(state))
+            networks.append(network)
         if not found:
             empty.append(folder.name)
     if not networks:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from nnenc.architectures import Architecture, find_architecture, register_architecture
 from nnenc.layout import FlatLayout, LayoutError, TensorSlot, read_layout_csv
+from nnenc.zoo.decoding import read_table
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.weights_file import open_weights
 from nnenc.zoo.zoo import WeightStore, Zoo
@@ -87,6 +88,10 @@ def read_small_cnn_zoo(path: str | Path, name: str | None = None) -> Zoo:
         layout = read_layout_csv(layout_path)
     except LayoutError as err:
         raise ZooFormatError(layout_path, str(err).removeprefix(f"{layout_path}: ")) from err
+    except Exception as err:  # pandas, int() and literal_eval on damaged text raise many types
+        raise ZooFormatError(
+            layout_path, f"cannot read the layout ({type(err).__name__}: {err})"
+        ) from err
     weights_path = path / WEIGHTS
     weights = open_weights(weights_path)
     try:
@@ -99,10 +104,7 @@ def read_small_cnn_zoo(path: str | Path, name: str | None = None) -> Zoo:
     metrics_path = next((path / n for n in METRICS_NAMES if (path / n).is_file()), None)
     if metrics_path is None:
         raise ZooFormatError(path, f"no metrics table: expected one of {list(METRICS_NAMES)}")
-    try:
-        raw = pd.read_csv(metrics_path)
-    except (OSError, EOFError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ZooFormatError(metrics_path, f"cannot read the metrics table ({err})") from err
+    raw = read_table(metrics_path)
     missing = [c for c in REQUIRED_METRICS if c not in raw.columns]
     if missing:
         raise ZooFormatError(

@@ -1,0 +1,35 @@
+"""Reading a zoo's tables and JSON files, every decoding failure an error that names the file.
+
+pandas, gzip, zlib and json each fail in their own way on a damaged file (ParserError,
+EmptyDataError, UnicodeDecodeError, zlib.error, BadGzipFile, EOFError, JSONDecodeError); a user
+should see one :class:`ZooFormatError` that says which file cannot be read and why.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import pandas as pd
+
+from nnenc.zoo.errors import ZooFormatError
+
+DECODE_ERRORS = (ValueError, OSError, EOFError, zlib.error)
+"""What reading a damaged text, gzip or JSON file raises (ValueError covers pandas' parser
+errors, UnicodeDecodeError and JSONDecodeError)."""
+
+
+def read_table(path: str | Path, what: str = "metrics table", **options) -> pd.DataFrame:
+    """``pd.read_csv(path, **options)``; a file that cannot be decoded is refused by name."""
+    try:
+        return pd.read_csv(path, **options)
+    except DECODE_ERRORS as err:
+        raise ZooFormatError(path, f"cannot read the {what} ({type(err).__name__}: {err})") from err
+
+
+def read_json(path: str | Path, what: str = "JSON file") -> object:
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
+    except DECODE_ERRORS as err:
+        raise ZooFormatError(path, f"cannot read the {what} ({type(err).__name__}: {err})") from err
