@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.config import EXPERIMENTS, BenchConfig
-from analysis.report import write_report
-from analysis.runner import run_benchmark
+from analysis.config import EXPERIMENTS
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from analysis.config import BenchConfig
+    from analysis.report import write_report
+    from analysis.runner import run_benchmark
+
     config = BenchConfig.load(args.preset, args.set)
     out = Path(args.out or f"results/{config.name}")
     run_benchmark(
@@ -29,6 +31,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from analysis.report import write_report
+
     print(write_report(args.results))
     print(
         f"\ntables in {Path(args.results) / 'tables'}/, figures in {Path(args.results) / 'figures'}/"

@@ -15,14 +15,12 @@ from pathlib import Path
 
 import yaml
 
-from baselines.statnn import StatnnTrees
-from nnenc.architectures import architecture_names
 from nnenc.cli import parse_assignments
-from nnenc.datasets import dataset_names
-from nnenc.encoders import encoder_names
 
 EXPERIMENTS = ("in-dist", "cross-dataset", "cross-arch", "ablate")
-TREES = StatnnTrees.encoder_name
+TREES = "statnn-trees"
+"""``baselines.statnn.StatnnTrees.encoder_name`` (not imported here: the command line reads this
+module to build its parser, and the trees bring scikit-learn and torch)."""
 """STATNN with gradient-boosted trees: not an encoder, but a predictor the benchmark runs."""
 LABEL_NOISE = "label-noise"
 """The label-noise reference's rows: Kendall tau between the two half-test-set accuracies."""
@@ -107,6 +105,10 @@ class BenchConfig:
 
     @classmethod
     def from_dict(cls, raw: dict) -> BenchConfig:
+        from nnenc.architectures import architecture_names
+        from nnenc.datasets import dataset_names
+        from nnenc.encoders import encoder_names
+
         problems: list[str] = []
         zoos = dict(raw.get("zoos") or {})
         build_defaults = dict(raw.get("build") or {})

@@ -1,7 +1,11 @@
-"""Figures from a results folder (matplotlib + seaborn), each saved as PNG and PDF:
-cross-dataset heatmaps per encoder, grouped bars per task, predicted vs true for the best run,
-ablation curves, and a 2-D embedding (PCA) of network encodings coloured by zoo (as the SNE
-paper's figure 2).
+"""Figures from a results folder (matplotlib + seaborn): cross-dataset heatmaps per encoder,
+grouped bars per task, predicted vs true for the best run, ablation curves, and a 2-D embedding
+(PCA) of network encodings coloured by zoo and by accuracy (as the SNE paper's figure 2).
+
+Each function draws and returns its Figure (``None`` when the results hold nothing to draw), so
+that a notebook can restyle or compose it; the single-panel ones draw into a given ``ax=``.
+:func:`save` writes a Figure as PNG and PDF (the PDF without a creation date, so that the same
+results give the same bytes).
 
 The backend is left to matplotlib (headless machines fall back to Agg by themselves), so that
 importing this module in a notebook does not switch off inline figures.
@@ -23,30 +27,39 @@ from analysis.jobs import LABEL_NOISE, Job
 from analysis.tables import Table, cross_dataset_matrix, default_variant
 
 
-def save(figure: plt.Figure, path: Path) -> list[Path]:
-    """Write ``path``.png and ``path``.pdf; close the figure."""
+def save(figure: plt.Figure | None, path: Path) -> list[Path]:
+    """Write ``path``.png and ``path``.pdf and close the figure; nothing for ``None``."""
+    if figure is None:
+        return []
     path.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix in (".png", ".pdf"):
-        figure.savefig(path.with_suffix(suffix), dpi=150, bbox_inches="tight")
+        metadata = {"CreationDate": None} if suffix == ".pdf" else None
+        figure.savefig(path.with_suffix(suffix), dpi=150, bbox_inches="tight", metadata=metadata)
         written.append(path.with_suffix(suffix))
     plt.close(figure)
     return written
 
 
-def cross_dataset_heatmaps(rows: pd.DataFrame, path: Path) -> list[Path]:
+def cross_dataset_heatmaps(rows: pd.DataFrame) -> plt.Figure | None:
+    """Source x target Kendall tau per encoder, on one colour scale fitted to all of them."""
     frame = rows[(rows["experiment"] == "cross-dataset") & (rows["encoder"] != LABEL_NOISE)]
     encoders = sorted(frame["encoder"].unique())
     if not encoders:
-        return []
+        return None
+    matrices = {e: cross_dataset_matrix(rows, e).estimate.astype(float) for e in encoders}
+    values = np.concatenate([m.to_numpy().ravel() for m in matrices.values()])
+    low, high = np.nanmin(values), np.nanmax(values)
+    if not high > low:
+        low, high = low - 0.05, high + 0.05
     columns = min(3, len(encoders))
     grid = math.ceil(len(encoders) / columns)
     figure, axes = plt.subplots(grid, columns, figsize=(4.2 * columns, 3.6 * grid), squeeze=False)
     for ax, encoder in zip(axes.flat, encoders, strict=False):
-        matrix = cross_dataset_matrix(rows, encoder).estimate.astype(float)
         sns.heatmap(
-            matrix, annot=True, fmt=".2f", vmin=-0.2, vmax=1.0, cmap="viridis", ax=ax, cbar=False
-        )
+            matrices[encoder], annot=True, fmt=".2f", vmin=low, vmax=high, cmap="viridis", ax=ax,
+            cbar=False,
+        )  # fmt: skip
         ax.set_title(encoder)
         ax.set_xlabel("tested on")
         ax.set_ylabel("trained on")
@@ -54,7 +67,9 @@ def cross_dataset_heatmaps(rows: pd.DataFrame, path: Path) -> list[Path]:
         ax.set_visible(False)
     figure.suptitle("Cross-dataset Kendall tau (mean over seeds)")
     figure.tight_layout()
-    return save(figure, path)
+    scale = plt.cm.ScalarMappable(plt.Normalize(low, high), cmap="viridis")
+    figure.colorbar(scale, ax=axes, shrink=0.8, label="Kendall tau")
+    return figure
 
 
 def _interval_bars(ax, table: Table, rows: list[str], tasks: list[str], colors: dict) -> None:
@@ -73,21 +88,24 @@ def _interval_bars(ax, table: Table, rows: list[str], tasks: list[str], colors: 
         )
         for xi, v, lo, hi in zip(x, value, low, high, strict=True):
             if np.isnan(v):
-                ax.text(xi, 0.01, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
+                ax.text(
+                    xi, 0.01, "n/a", ha="center", va="bottom", fontsize=9, rotation=90,
+                    fontweight="bold", color="dimgray",
+                )  # fmt: skip
             elif table.signed and excludes_zero(lo, hi):
                 y, va = (hi, "bottom") if v > 0 else (lo, "top")
                 ax.text(xi, y, "*", ha="center", va=va, fontsize=11, fontweight="bold")
     ax.set_xticks(np.arange(len(tasks)), tasks, rotation=15)
 
 
-def task_bars(summary: Table, difference: Table, path: Path) -> list[Path]:
+def task_bars(summary: Table, difference: Table) -> plt.Figure | None:
     """Two panels of grouped bars, a group per task: each encoder's Kendall tau (the
     label-noise reference as a dashed line over each group), and SNE minus each baseline
     (``*``: the interval excludes 0); error bars are 95% intervals."""
     encoders = [e for e in summary.estimate.index if e not in summary.reference]
     tasks = list(summary.estimate.columns)
     if not tasks or not encoders:
-        return []
+        return None
     others = [e for e in difference.estimate.index if difference.estimate.loc[e].notna().any()]
     panels = 2 if others else 1
     size = (max(6.5, 1.5 * len(tasks) * len(encoders) / 3), 4 * panels + 0.8)
@@ -114,11 +132,14 @@ def task_bars(summary: Table, difference: Table, path: Path) -> list[Path]:
         bottom.set_title("SNE minus each baseline, paired 95% intervals (*: excludes 0)")
         bottom.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.tight_layout()
-    return save(figure, path)
+    return figure
 
 
-def best_scatter(rows: pd.DataFrame, results: Path, path: Path) -> list[Path]:
-    """Predicted vs true test accuracy for the best in-distribution run (highest tau)."""
+def best_scatter(
+    rows: pd.DataFrame, results: Path, ax: plt.Axes | None = None
+) -> plt.Figure | None:
+    """Predicted vs true test accuracy for the best in-distribution run: the highest tau over
+    every encoder and seed (so the best of several seeds, not a typical one)."""
     scored = rows[
         (rows["status"] == "ok")
         & (rows["encoder"] != LABEL_NOISE)
@@ -126,11 +147,13 @@ def best_scatter(rows: pd.DataFrame, results: Path, path: Path) -> list[Path]:
         & default_variant(rows)
     ]
     if scored.empty:
-        return []
+        return None
     best = scored.loc[scored["kendall_tau"].idxmax()]
+    seeds = scored.loc[scored["encoder"] == best["encoder"], "seed"].nunique()
     job = Job(best["experiment"], best["encoder"], best["source"], (), int(best["seed"]))
     table = pd.read_csv(results / "predictions" / f"{job.output_name(best['target'])}.csv.gz")
-    figure, ax = plt.subplots(figsize=(4.5, 4.5))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.scatter(table["true"], table["predicted"], s=12, alpha=0.7)
     low = min(table["true"].min(), table["predicted"].min())
     high = max(table["true"].max(), table["predicted"].max())
@@ -138,17 +161,18 @@ def best_scatter(rows: pd.DataFrame, results: Path, path: Path) -> list[Path]:
     ax.set_xlabel("true test accuracy")
     ax.set_ylabel("predicted test accuracy")
     ax.set_title(
-        f"{best['encoder']} on {best['target']} (seed {int(best['seed'])}): "
-        f"tau {best['kendall_tau']:.3f}"
+        f"best of {seeds} seeds: {best['encoder']} on {best['target']} "
+        f"(seed {int(best['seed'])}), tau {best['kendall_tau']:.3f}",
+        fontsize=9,
     )
-    return save(figure, path)
+    return ax.figure
 
 
-def ablation_curves(table: pd.DataFrame, path: Path) -> list[Path]:
+def ablation_curves(table: pd.DataFrame) -> plt.Figure | None:
     """Per factor: Kendall tau (95% interval), training time and peak memory against its
     values."""
     if table.empty:
-        return []
+        return None
     factors = list(dict.fromkeys(table["factor"]))
     figure, axes = plt.subplots(3, len(factors), figsize=(3.4 * len(factors), 7), squeeze=False)
     for column, factor in enumerate(factors):
@@ -168,16 +192,18 @@ def ablation_curves(table: pd.DataFrame, path: Path) -> list[Path]:
                 ax.set_ylabel(label)
             if row == 0:
                 ax.set_title(factor)
-    figure.suptitle("SNE ablations (one factor at a time; 95% intervals)")
+    figure.suptitle("SNE ablations (one factor at a time; error bars: 95% intervals)")
     figure.tight_layout()
-    return save(figure, path)
+    return figure
 
 
 def encoding_embedding(
-    rows: pd.DataFrame, results: Path, path: Path, experiment: str, encoder: str = "sne"
-) -> list[Path]:
-    """PCA of one trained encoder's encodings of every target's test networks, coloured by
-    zoo: how the encoder places networks of different datasets (or architectures)."""
+    rows: pd.DataFrame, results: Path, experiment: str, encoder: str = "sne"
+) -> plt.Figure | None:
+    """PCA of one trained encoder's encodings of every target's test networks, coloured by zoo
+    (left) and by true test accuracy (right): how the encoder places networks of different
+    datasets (or architectures), and whether accuracy runs along it. The axes give each
+    component's share of the variance."""
     frame = rows[
         (rows["experiment"] == experiment)
         & (rows["encoder"] == encoder)
@@ -185,10 +211,10 @@ def encoding_embedding(
         & default_variant(rows)
     ]
     if frame.empty:
-        return []
+        return None
     first = frame.sort_values(["seed", "source"]).iloc[0]
     job = Job(experiment, encoder, first["source"], (), int(first["seed"]))
-    parts, labels = [], []
+    parts, labels, accuracies = [], [], []
     for target in frame[(frame["source"] == first["source"]) & (frame["seed"] == first["seed"])][
         "target"
     ]:
@@ -196,12 +222,26 @@ def encoding_embedding(
         if file.is_file():
             parts.append(np.load(file, allow_pickle=False))
             labels += [target] * len(parts[-1])
+            truth = results / "predictions" / f"{job.output_name(target)}.csv.gz"
+            accuracies.append(pd.read_csv(truth)["true"].to_numpy(float))
     if not parts:
-        return []
-    points = PCA(n_components=2, random_state=0).fit_transform(np.concatenate(parts))
-    figure, ax = plt.subplots(figsize=(5.5, 4.5))
-    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=labels, s=14, ax=ax)
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
-    ax.set_title(f"{encoder} encodings (trained on {first['source']}), {experiment}")
-    return save(figure, path)
+        return None
+    pca = PCA(n_components=2, random_state=0)
+    points = pca.fit_transform(np.concatenate(parts))
+    share = 100 * pca.explained_variance_ratio_
+    figure, (by_zoo, by_accuracy) = plt.subplots(1, 2, figsize=(11, 4.5))
+    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=labels, s=14, ax=by_zoo)
+    by_zoo.legend(title="test networks of", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    shown = by_accuracy.scatter(
+        points[:, 0], points[:, 1], c=np.concatenate(accuracies), s=14, cmap="viridis"
+    )
+    figure.colorbar(shown, ax=by_accuracy, label="true test accuracy")
+    for ax in (by_zoo, by_accuracy):
+        ax.set_xlabel(f"PC 1 ({share[0]:.0f}% of variance)")
+        ax.set_ylabel(f"PC 2 ({share[1]:.0f}% of variance)")
+    figure.suptitle(
+        f"{encoder} encodings (trained on {first['source']}, seed {int(first['seed'])}), "
+        f"{experiment}"
+    )
+    figure.tight_layout()
+    return figure

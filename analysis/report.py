@@ -75,24 +75,25 @@ def write_report(results: str | Path) -> str:
         sections.append(_write_table(tables, "summary", summary))
         if "sne" in set(rows["encoder"]):
             sections.append(_write_table(tables, "sne-vs-baselines", difference))
-        plots.task_bars(summary, difference, figures / "tasks")
+        plots.save(plots.task_bars(summary, difference), figures / "tasks")
     cross = rows[rows["experiment"] == "cross-dataset"]
     for encoder in sorted(set(cross["encoder"]) - {LABEL_NOISE}):
         matrix = cross_dataset_matrix(rows, encoder)
         sections.append(_write_table(tables, f"cross-dataset-{encoder}", matrix))
     if not cross.empty:
-        plots.cross_dataset_heatmaps(rows, figures / "cross-dataset-heatmaps")
-        plots.encoding_embedding(
-            rows, results, figures / "embedding-cross-dataset", "cross-dataset"
-        )
+        plots.save(plots.cross_dataset_heatmaps(rows), figures / "cross-dataset-heatmaps")
+        embedding = plots.encoding_embedding(rows, results, "cross-dataset")
+        plots.save(embedding, figures / "embedding-cross-dataset")
     if (rows["experiment"] == "cross-arch").any():
-        plots.encoding_embedding(rows, results, figures / "embedding-cross-arch", "cross-arch")
+        plots.save(
+            plots.encoding_embedding(rows, results, "cross-arch"), figures / "embedding-cross-arch"
+        )
     ablations = ablation_table(rows, results)
     if not ablations.empty:
         text = ablation_markdown(ablations)
         _write(tables / "ablations.md", text)
         write_csv(ablations, tables / "ablations.csv")
         sections.append(text)
-        plots.ablation_curves(ablations, figures / "ablations")
-    plots.best_scatter(rows, results, figures / "best-scatter")
+        plots.save(plots.ablation_curves(ablations), figures / "ablations")
+    plots.save(plots.best_scatter(rows, results), figures / "best-scatter")
     return "\n\n".join(sections)

@@ -1,22 +1,23 @@
-"""nnenc: learning from the weights of trained neural networks."""
+"""nnenc: learning from the weights of trained neural networks.
 
-from nnenc.architectures import Architecture, get_architecture, register_architecture
-from nnenc.batch import ParamsBatch
-from nnenc.layout import FlatLayout, TensorSlot
-from nnenc.params import Layer, NetworkParams
-from nnenc.zoo import Zoo, ZooFormatError, load_zoo, small_cnn_zoo_split
+The names below are imported on first use (PEP 562), so that ``import nnenc`` and the command
+line's ``--help`` do not pay for torch, pandas and scikit-learn before they are needed.
+"""
 
-__all__ = [
-    "Architecture",
-    "FlatLayout",
-    "Layer",
-    "NetworkParams",
-    "ParamsBatch",
-    "TensorSlot",
-    "Zoo",
-    "ZooFormatError",
-    "get_architecture",
-    "load_zoo",
-    "register_architecture",
-    "small_cnn_zoo_split",
-]
+from nnenc.lazy_exports import attach
+
+_EXPORTS = {
+    "Architecture": "nnenc.architectures",
+    "FlatLayout": "nnenc.layout",
+    "Layer": "nnenc.params",
+    "NetworkParams": "nnenc.params",
+    "ParamsBatch": "nnenc.batch",
+    "TensorSlot": "nnenc.layout",
+    "Zoo": "nnenc.zoo.zoo",
+    "ZooFormatError": "nnenc.zoo.errors",
+    "get_architecture": "nnenc.architectures",
+    "load_zoo": "nnenc.zoo.loading",
+    "register_architecture": "nnenc.architectures",
+    "small_cnn_zoo_split": "nnenc.zoo.splits",
+}
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -6,12 +6,13 @@ import argparse
 import errno
 import json
 import sys
+import warnings
 from collections.abc import Sequence
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 
-from nnenc.zoo import FORMATS, ZooFormatError, detect_format, load_zoo
-from nnenc.zoo.atomic import write_csv, write_json
+from nnenc.zoo.errors import ZooFormatError
+from nnenc.zoo.loading import FORMATS, detect_format, load_zoo
 from nnenc.zoo.writer_lock import FolderBusyError
 
 
@@ -106,14 +107,11 @@ def _zoo_build(args: argparse.Namespace) -> int:
 
 
 def add_precision_option(parser: argparse.ArgumentParser, what: str) -> None:
-    from nnenc.precision import PRECISIONS
-
     parser.add_argument(
         "--precision",
-        choices=PRECISIONS,
         default="auto",
-        help=f"{what} in bf16 autocast or fp32; auto (default): bf16 only where this device "
-        "runs it natively and faster than fp32 (a timed probe, cached per machine)",
+        help=f"auto, fp32 or bf16: {what} in bf16 autocast or fp32; auto: bf16 only where this "
+        "device runs it natively and faster than fp32 (a timed probe, cached per machine)",
     )
 
 
@@ -135,20 +133,24 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--dataset", required=True, help="mnist, digits, shapes, gratings, ...")
     build.add_argument("--arch", required=True, help="cnn-small, cnn-dense, mlp, ...")
     build.add_argument("--runs", type=int, required=True, help="training runs (networks)")
-    build.add_argument("--epochs", type=int, required=True)
+    build.add_argument("--epochs", type=int, required=True, help="training epochs per network")
     build.add_argument("--out", required=True, help="the zoo folder to write (or resume)")
     build.add_argument(
-        "--checkpoints", type=_checkpoint_list, help="epochs to store, e.g. 0,1,2,3,10"
+        "--checkpoints",
+        type=_checkpoint_list,
+        help="epochs to store, e.g. 0,1,2,3,10 (default: every epoch)",
     )
-    build.add_argument("--seed", type=int, default=0)
-    build.add_argument(
-        "--chunk-size", type=int, default=64, help="networks trained together (default 64)"
-    )
+    build.add_argument("--seed", type=int, default=0, help="draws the runs' hyperparameters")
+    build.add_argument("--chunk-size", type=int, default=64, help="networks trained together")
     build.add_argument("--workers", type=int, default=2, help="local worker processes")
-    build.add_argument("--threads-per-worker", type=int, default=1)
-    build.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    build.add_argument(
+        "--threads-per-worker", type=int, default=1, help="torch threads in each worker"
+    )
+    build.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to train")
     add_precision_option(build, "trains the networks")
-    build.add_argument("--resolution", type=int, default=28)
+    build.add_argument(
+        "--resolution", type=int, default=28, help="image side in pixels the networks see"
+    )
     build.add_argument("--data-root", help="torchvision's dataset folder (nothing is downloaded)")
     build.add_argument("--space", help="hyperparameter space as a JSON/YAML file")
     build.add_argument(
@@ -172,16 +174,50 @@ def parse_assignments(pairs: Sequence[str]) -> dict:
 
 
 def format_metrics(metrics: dict[str, float]) -> str:
-    """``kendall_tau 0.5000  spearman ...`` on one line."""
-    return "  ".join(f"{name} {value:.4f}" for name, value in metrics.items())
+    """``kendall_tau 0.5000 [0.4100, 0.5800]  spearman ...`` on one line (the interval where
+    the metrics have one)."""
+    shown = []
+    for name, value in metrics.items():
+        if name.endswith(("_low", "_high")):
+            continue
+        text = f"{name} {value:.4f}"
+        if f"{name}_low" in metrics:
+            text += f" [{metrics[f'{name}_low']:.4f}, {metrics[f'{name}_high']:.4f}]"
+        shown.append(text)
+    return "  ".join(shown)
 
 
-def _train_splits(zoo):
+def _fractions(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or min(parts) < 0 or abs(sum(parts) - 1) > 1e-6:
+        raise argparse.ArgumentTypeError(
+            f"--split takes three fractions that sum to 1, e.g. 0.6,0.2,0.2; got {text!r}"
+        )
+    return parts
+
+
+def _train_splits(zoo, fractions, seed: int):
     from nnenc.zoo import small_cnn_zoo_split
 
-    if zoo.info.get("format") == "small-cnn-zoo":
+    if fractions is None and zoo.info.get("format") == "small-cnn-zoo":
         return small_cnn_zoo_split(zoo), "Small CNN Zoo protocol (final epoch, 50% test, 80/20)"
-    return zoo.split((0.8, 0.1, 0.1), seed=0), "80/10/10 split by training run, seed 0"
+    fractions = fractions or (0.8, 0.1, 0.1)
+    shown = "/".join(f"{100 * f:g}" for f in fractions)
+    return zoo.split(fractions, seed=seed), f"{shown} split by training run, seed {seed}"
+
+
+def _warn_small_splits(splits) -> None:
+    from nnenc.metrics import small_sample_caveat
+
+    for name, part in zip(("train", "val", "test"), splits, strict=True):
+        caveat = small_sample_caveat(
+            len(part), part.metrics["run_id"].nunique(), f"the {name} split"
+        )
+        if caveat:
+            print(f"warning: {caveat}; use a larger zoo or --split")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -192,8 +228,10 @@ def _train(args: argparse.Namespace) -> int:
     if not finite.all():
         print(f"dropping {int((~finite).sum())} networks with non-finite weights")
         zoo = zoo.filter(finite)
-    splits, how = _train_splits(zoo)
+    split_seed = args.seed if args.split_seed is None else args.split_seed
+    splits, how = _train_splits(zoo, args.split, split_seed)
     print(f"{how}: train {len(splits.train)}, val {len(splits.val)}, test {len(splits.test)}")
+    _warn_small_splits(splits)
     training = {
         "target": args.target,
         "loss": args.loss,
@@ -208,8 +246,15 @@ def _train(args: argparse.Namespace) -> int:
     }
     predictor = PerformancePredictor(args.encoder, parse_assignments(args.set), **training)
     predictor.fit(splits.train, splits.val)
-    scores = {"val": predictor.evaluate(splits.val), "test": predictor.evaluate(splits.test)}
+    with warnings.catch_warnings():  # small splits were warned about above
+        warnings.simplefilter("ignore")
+        scores = {
+            "val": predictor.evaluate(splits.val, interval=True),
+            "test": predictor.evaluate(splits.test, interval=True),
+        }
     predictor.save(args.out)
+    from nnenc.zoo.atomic import write_json
+
     write_json(scores, Path(args.out) / "scores.json")
     for split, metrics in scores.items():
         print(f"{split:5s} {format_metrics(metrics)}")
@@ -220,7 +265,7 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from nnenc.metrics import prediction_metrics
+    from nnenc.metrics import kendall_tau_interval, prediction_metrics, small_sample_caveat
     from nnenc.predictor import PerformancePredictor
     from nnenc.zoo.checkpoints import load_network
 
@@ -228,14 +273,19 @@ def _predict(args: argparse.Namespace) -> int:
     target = predictor.settings["target"]
     if args.checkpoint:
         network = load_network(args.checkpoint)
-        print(f"predicted {target}: {predictor.predict(network)[0]:.4f}")
+        _check_applicability(predictor.applicability(network), args.strict, args.checkpoint)
+        print(f"predicted {target}: {predictor.predict(network, progress=True)[0]:.4f}")
         return 0
     zoo = load_zoo(args.zoo)
     finite = zoo.finite_mask(progress=True)
     skipped = int((~finite).sum())
     predicted = np.full(len(zoo), np.nan)
+    outside = np.full(len(zoo), "", dtype=object)
     if finite.any():
-        predicted[finite] = predictor.predict(zoo.filter(finite))
+        usable = zoo.filter(finite)
+        outside[finite] = predictor.applicability(usable)
+        _check_applicability(list(outside[finite]), args.strict, args.zoo)
+        predicted[finite] = predictor.predict(usable, progress=True)
     if skipped:
         print(
             f"skipped {skipped} of {len(zoo)} networks with NaN or infinite weights (diverged "
@@ -243,13 +293,23 @@ def _predict(args: argparse.Namespace) -> int:
             "scores"
         )
     if args.out:
-        table = zoo.metrics[["model_id", "run_id", "architecture"]].assign(predicted=predicted)
+        table = zoo.metrics[["model_id", "run_id", "architecture"]].assign(
+            predicted=predicted, outside_training=outside
+        )
+        from nnenc.zoo.atomic import write_csv
+
         write_csv(table, args.out)
         print(f"wrote {len(table)} predictions to {args.out}")
     if target in zoo.metrics.columns:
         true = zoo.metrics[target].to_numpy(float)
         known = ~np.isnan(true) & finite
+        runs = zoo.metrics["run_id"].to_numpy()[known]
         metrics = prediction_metrics(true[known], predicted[known])
+        low, high = kendall_tau_interval(true[known], predicted[known], runs)
+        metrics.update(kendall_tau_low=low, kendall_tau_high=high)
+        caveat = small_sample_caveat(int(known.sum()), len(set(runs)), "the zoo")
+        if caveat:
+            print(f"warning: {caveat}")
         print(
             f"{zoo.name} ({int(known.sum())} networks with finite weights, {skipped} skipped): "
             f"{format_metrics(metrics)}"
@@ -257,23 +317,89 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_applicability(reasons: list[str], strict: bool, source: str) -> None:
+    """Warn (or, with ``--strict``, refuse) when networks are unlike the training networks."""
+    flagged = [r for r in reasons if r]
+    if not flagged:
+        return
+    what = "the network" if len(reasons) == 1 else f"{len(flagged)} of {len(reasons)} networks"
+    message = (
+        f"{source}: {what} outside what the predictor was trained on ({flagged[0]}"
+        f"{'; and others' if len(flagged) > 1 else ''}): its prediction is an extrapolation"
+    )
+    if strict:
+        raise ValueError(f"{message}; refused under --strict")
+    print(f"warning: {message} (flagged in --out's outside_training column)", file=sys.stderr)
+
+
+def _encoders(args: argparse.Namespace) -> int:
+    import inspect
+
+    from nnenc.encoders import encoder_names
+    from nnenc.encoders.base import encoder_class, encoder_options
+
+    for name in encoder_names():
+        summary = (inspect.getdoc(encoder_class(name)) or "").split("\n\n")[0].replace("\n", " ")
+        print(f"{name}: {summary}")
+        for key, default in encoder_options(name).items():
+            shown = "required" if default is inspect.Parameter.empty else f"default {default!r}"
+            print(f"  --set {key}=...  ({shown})")
+    return 0
+
+
 def add_model_commands(commands: argparse._SubParsersAction) -> None:
+    encoders = commands.add_parser(
+        "encoders", help="list the registered encoders with their --set options and defaults"
+    )
+    encoders.set_defaults(run=_encoders)
+
     train = commands.add_parser("train", help="train a performance predictor on a zoo")
     train.add_argument("--zoo", required=True, help="a zoo folder in any format nnenc reads")
-    train.add_argument("--encoder", default="sne", help="a registered encoder (default sne)")
+    train.add_argument(
+        "--encoder", default="sne", help="a registered encoder (nnenc encoders lists them)"
+    )
     train.add_argument("--out", required=True, help="folder for the trained predictor")
     train.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="encoder option, repeatable"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="encoder option, repeatable (nnenc encoders lists each encoder's keys)",
     )
-    train.add_argument("--target", default="test_accuracy")
-    train.add_argument("--loss", choices=["bce", "mse"], default="bce")
-    train.add_argument("--epochs", type=int, default=50)
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--patience", type=int, default=10)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--logit-invariance", type=float, default=0.0, metavar="WEIGHT")
-    train.add_argument("--device", default="cpu")
+    train.add_argument(
+        "--target", default="test_accuracy", help="the metrics column to predict (numeric)"
+    )
+    train.add_argument(
+        "--loss",
+        choices=["bce", "mse"],
+        default="bce",
+        help="bce for targets in [0, 1], mse (on standardised targets) for any other",
+    )
+    train.add_argument("--epochs", type=int, default=50, help="most training epochs")
+    train.add_argument("--batch-size", type=int, default=32, help="networks per step")
+    train.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")
+    train.add_argument(
+        "--patience", type=int, default=10, help="epochs without a better val tau before stopping"
+    )
+    train.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
+    train.add_argument(
+        "--split",
+        type=_fractions,
+        metavar="TRAIN,VAL,TEST",
+        help="fractions of the training runs per split, e.g. 0.6,0.2,0.2 (default: the Small "
+        "CNN Zoo protocol for that format, else 0.8,0.1,0.1)",
+    )
+    train.add_argument(
+        "--split-seed", type=int, help="draws the split by run (default: the --seed value)"
+    )
+    train.add_argument(
+        "--logit-invariance",
+        type=float,
+        default=0.0,
+        metavar="WEIGHT",
+        help="weight of the neuron-permutation regulariser (0: off)",
+    )
+    train.add_argument("--device", default="cpu", help="cpu or cuda")
     add_precision_option(train, "trains and predicts")
     train.set_defaults(run=_train)
 
@@ -285,7 +411,13 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
     )
     source.add_argument("--checkpoint", help="predict one .safetensors/.pt state_dict")
     predict.add_argument("--out", help="write the predictions to this CSV")
-    predict.add_argument("--device", default="cpu")
+    predict.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse networks outside what the predictor was trained on (an architecture it "
+        "never saw, weight statistics out of its range) instead of warning",
+    )
+    predict.add_argument("--device", default="cpu", help="cpu or cuda")
     predict.set_defaults(run=_predict)
 
 
@@ -293,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nnenc", description="Learning from the weights of trained neural networks."
     )
+    parser.add_argument("--version", action="version", version=f"nnenc {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     add_zoo_commands(commands)
     add_model_commands(commands)
@@ -300,7 +433,34 @@ def build_parser() -> argparse.ArgumentParser:
     # entry-point group: each entry is a function like add_zoo_commands.
     for entry in entry_points(group="nnenc.commands"):
         entry.load()(commands)
+    _show_defaults(parser)
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("nnenc")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default after its help, where it has a default worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        default = action.default
+        if action.required or default is None or default is False or default == []:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Every command's --help shows each option's default beside its help text."""
+    parser.formatter_class = _HelpWithDefaults
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                _show_defaults(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,8 +15,10 @@ pickled.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,8 +30,14 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from nnenc.applicability import TrainingDomain
 from nnenc.encoders.base import EncoderInputError, create_encoder, encoder_class
-from nnenc.metrics import kendall_tau, prediction_metrics
+from nnenc.metrics import (
+    kendall_tau,
+    kendall_tau_interval,
+    prediction_metrics,
+    small_sample_caveat,
+)
 from nnenc.params import NetworkParams
 from nnenc.precision import autocast, check_precision, resolve_precision
 from nnenc.symmetry import permute_hidden_neurons
@@ -81,6 +89,27 @@ def networks_of(
     return list(source)
 
 
+def provenance_of(
+    train: Zoo, val: Zoo, targets: np.ndarray, networks: Sequence[NetworkParams]
+) -> dict:
+    """What a predictor was trained on. The zoo's content hash covers its metrics table (every
+    network's id, run, architecture and accuracies), not its weights: cheap on any zoo."""
+    table = train.metrics.to_csv(index=False).encode()
+    return {
+        "zoo": {
+            "name": train.name,
+            "format": train.info.get("format", "in-memory"),
+            "path": train.info.get("path"),
+            "metrics_sha256": hashlib.sha256(table).hexdigest(),
+        },
+        "architectures": sorted(set(train.metrics["architecture"])),
+        "networks": {"train": len(train), "val": len(val)},
+        "runs": {"train": int(train.metrics["run_id"].nunique())},
+        "target_range": [float(np.min(targets)), float(np.max(targets))],
+        "domain": TrainingDomain.of(networks).to_dict(),
+    }
+
+
 def target_values(zoo: Zoo, target: str) -> np.ndarray:
     """The numeric column ``target`` of ``zoo``'s metrics; a missing column or value is refused
     with what to do."""
@@ -96,8 +125,33 @@ def target_values(zoo: Zoo, target: str) -> np.ndarray:
     return values
 
 
-class PerformancePredictor(nn.Module):
+HUB_EXTRA = "pip install 'nnenc[hub]' (huggingface_hub)"
+
+try:
+    from huggingface_hub import PyTorchModelHubMixin as HubMixin
+except ImportError:  # the hub is an optional extra
+
+    class HubMixin:
+        """Stands in for ``huggingface_hub.PyTorchModelHubMixin`` where it is not installed."""
+
+        @classmethod
+        def from_pretrained(cls, *args, **kwargs):
+            raise ImportError(f"from_pretrained needs the hub extra: {HUB_EXTRA}")
+
+        def save_pretrained(self, *args, **kwargs):
+            raise ImportError(f"save_pretrained needs the hub extra: {HUB_EXTRA}")
+
+        def push_to_hub(self, *args, **kwargs):
+            raise ImportError(f"push_to_hub needs the hub extra: {HUB_EXTRA}")
+
+
+class PerformancePredictor(nn.Module, HubMixin):
     """Encoder + head; ``fit(train, val)``, ``predict(...)``, ``save``/``load``.
+
+    With the ``hub`` extra, ``save_pretrained(folder)``, ``from_pretrained(folder_or_repo_id)``
+    and ``push_to_hub(repo_id)`` come from ``huggingface_hub.PyTorchModelHubMixin``; the files
+    are the ones :meth:`save` writes (sealed ``config.json``, ``weights.safetensors``) plus the
+    mixin's model card.
 
     Args:
         encoder: a registered encoder name (``nnenc.encoders.encoder_names()``).
@@ -129,6 +183,9 @@ class PerformancePredictor(nn.Module):
         self.register_buffer("target_mean", torch.zeros(()))
         self.register_buffer("target_std", torch.ones(()))
         self.history: pd.DataFrame | None = None
+        self.provenance: dict = {}
+        """Set by :meth:`fit` and saved: the training zoo (name, format, content hash), its
+        architectures, counts and target range, and the :class:`TrainingDomain`."""
 
     # --- data ---------------------------------------------------------------------------
     def _featurize(self, networks: Sequence[NetworkParams], what: str, progress: bool) -> list:
@@ -180,16 +237,17 @@ class PerformancePredictor(nn.Module):
         return self.encoder.batch_to(self.encoder.collate(features), self.settings["device"])
 
     @torch.no_grad()
-    def _in_batches(self, features: Sequence, fn) -> torch.Tensor:
+    def _in_batches(self, features: Sequence, fn, progress: bool = False) -> torch.Tensor:
         """``fn`` on collated batches of ``features`` in eval mode, results joined on the CPU."""
         self.eval()
         size = self.settings["batch_size"]
-        return torch.cat(
-            [fn(self._batch(features[i : i + size])).cpu() for i in range(0, len(features), size)]
-        )
+        starts = range(0, len(features), size)
+        bar = tqdm(starts, desc="predicting", unit="batch", disable=not progress)
+        return torch.cat([fn(self._batch(features[i : i + size])).cpu() for i in bar])
 
-    def _predict_features(self, features: Sequence) -> np.ndarray:
-        return self._in_batches(features, lambda b: self._to_target(self(b))).double().numpy()
+    def _predict_features(self, features: Sequence, progress: bool = False) -> np.ndarray:
+        outputs = self._in_batches(features, lambda b: self._to_target(self(b)), progress)
+        return outputs.double().numpy()
 
     # --- public API -----------------------------------------------------------------------
     def fit(self, train: Zoo, val: Zoo, progress: bool = True) -> pd.DataFrame:
@@ -212,6 +270,7 @@ class PerformancePredictor(nn.Module):
             self.target_mean.fill_(float(y_train.mean()))
             self.target_std.fill_(float(y_train.std() or 1.0))
         train_networks = list(train)
+        self.provenance = provenance_of(train, val, y_train, train_networks)
         train_features = self._featurize(train_networks, f"{train.name} (train)", progress)
         val_features = self._featurize(list(val), f"{val.name} (val)", progress)
         with torch.random.fork_rng():  # an encoder may build layers sized by the data here
@@ -270,11 +329,27 @@ class PerformancePredictor(nn.Module):
         return self.history
 
     def predict(
-        self, source: Zoo | nn.Module | NetworkParams | Sequence[NetworkParams]
+        self,
+        source: Zoo | nn.Module | NetworkParams | Sequence[NetworkParams],
+        progress: bool = False,
     ) -> np.ndarray:
-        """Predicted target per network, in the target's units."""
+        """Predicted target per network, in the target's units (``progress``: bars for the
+        featurizing and the predicting)."""
         networks = networks_of(source)
-        return self._predict_features(self._featurize(networks, "input", progress=False))
+        features = self._featurize(networks, "input", progress)
+        return self._predict_features(features, progress)
+
+    def applicability(
+        self, source: Zoo | nn.Module | NetworkParams | Sequence[NetworkParams]
+    ) -> list[str]:
+        """Per network, why it is outside what this predictor was trained on (an architecture
+        it never saw, weight statistics out of range: :mod:`nnenc.applicability`), or ``""``.
+        Predictors saved before this was recorded say ``""`` for every network."""
+        domain = self.provenance.get("domain")
+        if domain is None:
+            return [""] * len(networks_of(source))
+        checks = TrainingDomain.from_dict(domain)
+        return [checks.outside(network) for network in networks_of(source)]
 
     def encode(
         self, source: Zoo | nn.Module | NetworkParams | Sequence[NetworkParams]
@@ -288,9 +363,23 @@ class PerformancePredictor(nn.Module):
 
         return self._in_batches(features, encode).numpy()
 
-    def evaluate(self, zoo: Zoo) -> dict[str, float]:
-        """Kendall tau, Spearman, R^2 and MAE of the predictions on ``zoo``."""
-        return prediction_metrics(self._targets(zoo), self.predict(zoo))
+    def evaluate(self, zoo: Zoo, interval: bool = False) -> dict[str, float]:
+        """Kendall tau, Spearman, R^2 and MAE of the predictions on ``zoo``.
+
+        Warns when ``zoo`` is too small to rank predictors by (:func:`small_sample_caveat`).
+        ``interval=True`` adds ``kendall_tau_low``/``kendall_tau_high``: a 95% bootstrap interval
+        over the zoo's training runs (:func:`kendall_tau_interval`).
+        """
+        true, predicted = self._targets(zoo), self.predict(zoo)
+        runs = zoo.metrics["run_id"].to_numpy()
+        caveat = small_sample_caveat(len(zoo), len(set(runs)), f"zoo {zoo.name!r}")
+        if caveat:
+            warnings.warn(caveat, stacklevel=2)
+        metrics = prediction_metrics(true, predicted)
+        if interval:
+            low, high = kendall_tau_interval(true, predicted, runs)
+            metrics.update(kendall_tau_low=low, kendall_tau_high=high)
+        return metrics
 
     def save(self, path: str | Path) -> Path:
         """Write ``config.json`` and ``weights.safetensors`` into the folder ``path``."""
@@ -308,10 +397,45 @@ class PerformancePredictor(nn.Module):
             "training": self.settings,
             "precision_used": self.precision,
             "history": [] if self.history is None else self.history.to_dict("records"),
+            "provenance": self.provenance,
             "weights_sha256": file_sha256(path / WEIGHTS),
         }
         write_json(seal(config), path / CONFIG)
         return path
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """The hub mixin's save hook: nnenc's own files."""
+        self.save(save_directory)
+
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        map_location: str = "cpu",
+        **_: object,
+    ) -> PerformancePredictor:
+        """The hub mixin's load hook: a local folder, or a Hub repository fetched first."""
+        folder = Path(model_id)
+        if not folder.is_dir():
+            from huggingface_hub import snapshot_download
+
+            folder = Path(
+                snapshot_download(
+                    repo_id=model_id,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    force_download=force_download,
+                    local_files_only=local_files_only,
+                    token=token,
+                )
+            )
+        return cls.load(folder, device=map_location)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> PerformancePredictor:
@@ -348,4 +472,5 @@ class PerformancePredictor(nn.Module):
         except (SafetensorError, RuntimeError, OSError) as err:
             raise ZooFormatError(path / WEIGHTS, f"not this predictor's weights ({err})") from err
         predictor.history = pd.DataFrame(config.get("history", []))
+        predictor.provenance = config.get("provenance", {})
         return predictor.to(device).eval()

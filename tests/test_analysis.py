@@ -301,3 +301,20 @@ def test_the_shipped_presets_load_and_every_zoo_would_build(preset):
     assert len(config.seeds) >= 5 and config.protocol == "final" and config.tuning
     for spec in config.zoos.values():
         build_spec(spec).validate()  # datasets, architectures and the space, before any work
+
+
+def test_a_figure_saved_twice_is_the_same_bytes(tmp_path):
+    """Before: every save wrote a new PDF CreationDate, so redrawing committed figures (the
+    notebooks did) dirtied the git tree."""
+    import matplotlib.pyplot as plt
+
+    from analysis import plots
+
+    digests = []
+    for folder in ("a", "b"):
+        figure, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        written = plots.save(figure, tmp_path / folder / "line")
+        digests.append([p.read_bytes() for p in written])
+    assert digests[0] == digests[1] and len(digests[0]) == 2
+    assert plots.save(None, tmp_path / "none") == []

@@ -87,3 +87,19 @@ def test_logit_invariance_regulariser_trains_and_the_diagnostic_reports(trained_
     report = permutation_sensitivity(predictor, list(trained_zoo.test), permutations=2)
     assert set(report) == {"mean_abs_change", "relative_change", "kendall_tau_original_vs_permuted"}
     assert report["mean_abs_change"] >= 0
+
+
+def test_hub_style_save_pretrained_and_from_pretrained_round_trip(trained_zoo, tmp_path):
+    """Through huggingface_hub's PyTorchModelHubMixin (the ``hub`` extra), on a local folder:
+    nothing is downloaded."""
+    pytest.importorskip("huggingface_hub")
+    train, val, test = trained_zoo
+    predictor = PerformancePredictor("statnn", epochs=1, precision="fp32")
+    predictor.fit(train, val, progress=False)
+    predictor.save_pretrained(tmp_path / "model")
+    assert {p.name for p in (tmp_path / "model").iterdir()} == {
+        "config.json", "weights.safetensors", "README.md"
+    }  # fmt: skip
+    loaded = PerformancePredictor.from_pretrained(tmp_path / "model")
+    assert np.array_equal(loaded.predict(test), predictor.predict(test))
+    assert loaded.provenance == json.loads(json.dumps(predictor.provenance))

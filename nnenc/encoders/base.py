@@ -10,6 +10,8 @@ is cacheable), :meth:`~WeightEncoder.collate` joins features into a batch, and
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -127,7 +129,32 @@ def encoder_class(name: str) -> type[WeightEncoder]:
         raise KeyError(f"unknown encoder {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
 
 
+def encoder_options(name: str) -> dict[str, object]:
+    """The options of encoder ``name`` (its constructor's keyword arguments) and their defaults
+    (``inspect.Parameter.empty`` where there is none)."""
+    signature = inspect.signature(encoder_class(name).__init__)
+    return {
+        key: parameter.default
+        for key, parameter in signature.parameters.items()
+        if key != "self"
+        and parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+    }
+
+
 def create_encoder(name: str, **config) -> WeightEncoder:
-    """The encoder registered as ``name``, built with ``config``."""
+    """The encoder registered as ``name``, built with ``config``; an option it does not have is
+    refused with the closest one it has."""
     cls: Callable[..., WeightEncoder] = encoder_class(name)
+    options = encoder_options(name)
+    open_ended = any(
+        p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values()
+    )
+    for key in [] if open_ended else config:
+        if key not in options:
+            close = difflib.get_close_matches(key, options, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise ValueError(
+                f"unknown option {key!r} for {name}{hint} Its options: {', '.join(options)} "
+                "(nnenc encoders lists them with their defaults)"
+            )
     return cls(**config)

@@ -1,24 +1,25 @@
-"""Model zoos: the :class:`Zoo` type, its native format, and readers for published formats."""
+"""Model zoos: the :class:`Zoo` type, its native format, and readers for published formats.
 
-from nnenc.zoo.errors import ZooFormatError
-from nnenc.zoo.loading import FORMATS, detect_format, load_zoo
-from nnenc.zoo.native import ZooWriter, read_native, write_zoo
-from nnenc.zoo.splits import small_cnn_zoo_split, split_by_group
-from nnenc.zoo.zoo import REQUIRED_COLUMNS, STANDARD_COLUMNS, WeightStore, Zoo, ZooSplits
+Names are imported on first use (PEP 562): the command line imports this package for its error
+types without loading torch and pandas.
+"""
 
-__all__ = [
-    "FORMATS",
-    "REQUIRED_COLUMNS",
-    "STANDARD_COLUMNS",
-    "WeightStore",
-    "Zoo",
-    "ZooFormatError",
-    "ZooSplits",
-    "ZooWriter",
-    "detect_format",
-    "load_zoo",
-    "read_native",
-    "small_cnn_zoo_split",
-    "split_by_group",
-    "write_zoo",
-]
+from nnenc.lazy_exports import attach
+
+_EXPORTS = {
+    "FORMATS": "nnenc.zoo.loading",
+    "REQUIRED_COLUMNS": "nnenc.zoo.zoo",
+    "STANDARD_COLUMNS": "nnenc.zoo.zoo",
+    "WeightStore": "nnenc.zoo.zoo",
+    "Zoo": "nnenc.zoo.zoo",
+    "ZooFormatError": "nnenc.zoo.errors",
+    "ZooSplits": "nnenc.zoo.zoo",
+    "ZooWriter": "nnenc.zoo.native",
+    "detect_format": "nnenc.zoo.loading",
+    "load_zoo": "nnenc.zoo.loading",
+    "read_native": "nnenc.zoo.native",
+    "small_cnn_zoo_split": "nnenc.zoo.splits",
+    "split_by_group": "nnenc.zoo.splits",
+    "write_zoo": "nnenc.zoo.native",
+}
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -25,8 +25,10 @@ from safetensors.torch import load_file, save_file
 
 from nnenc.architectures import architecture_names, get_architecture
 from nnenc.params import NetworkParams
+from nnenc.zoo.decoding import read_json
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.layer_order import ORDER_KEY, LayerOrderError, chained_order, layer_names, reorder
+from nnenc.zoo.paths import member_path
 
 NESTED_STATE_KEYS = ("model", "state_dict", "model_state_dict", "model_state")
 """Keys under which training checkpoints commonly nest the state_dict."""
@@ -39,6 +41,8 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     (Ray Tune / CNN Wild Park style ``{"model": state_dict, "optimizer": ...}``) is unwrapped.
     """
     path = Path(path)
+    if path.is_dir():
+        return _load_model_folder(path)
     if path.suffix == ".safetensors":
         return _load_safetensors(path)
     try:
@@ -86,6 +90,56 @@ def load_network(path: str | Path, architecture: str = "unknown") -> NetworkPara
                 "have it recognised from the shapes)",
             )
     return network
+
+
+MODEL_FOLDER_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+"""What a Hugging Face-style model folder holds its weights in, first found wins."""
+
+
+def _load_model_folder(path: Path) -> dict[str, torch.Tensor]:
+    """A model folder's weights: one file, or shards listed by an ``*.index.json`` whose
+    ``weight_map`` names each tensor's shard (kept inside the folder)."""
+    found = next((path / name for name in MODEL_FOLDER_FILES if (path / name).is_file()), None)
+    if found is None:
+        raise ZooFormatError(
+            path,
+            f"a folder, but not a model folder: expected one of {list(MODEL_FOLDER_FILES)} "
+            "(or give a checkpoint file)",
+        )
+    if not found.name.endswith(".index.json"):
+        return load_state_dict(found)
+    index = read_json(found, "shard index")
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise ZooFormatError(found, "needs a 'weight_map' of tensor name -> shard file")
+    state: dict[str, torch.Tensor] = {}
+    for shard in dict.fromkeys(weight_map.values()):
+        state.update(_raw_tensors(member_path(path, shard, found)))
+    missing = sorted(set(weight_map) - set(state))
+    if missing:
+        raise ZooFormatError(found, f"tensors {missing[:5]} are in no shard it lists")
+    if found.name.startswith("model.safetensors"):
+        try:
+            return reorder(state, chained_order(state))
+        except LayerOrderError as err:
+            raise ZooFormatError(found, str(err)) from err
+    return state
+
+
+def _raw_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """A shard's tensors as stored (a shard alone is not a network: no order is inferred)."""
+    if path.suffix != ".safetensors":
+        return load_state_dict(path)
+    _check_safetensors_header(path)
+    try:
+        return load_file(path, device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise ZooFormatError(path, f"not a readable safetensors file: {err}") from err
 
 
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | Path) -> None:

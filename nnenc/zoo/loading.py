@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nnenc.zoo.errors import ZooFormatError
-from nnenc.zoo.formats.checkpoint_folder import is_checkpoint_folder, read_checkpoint_folder
-from nnenc.zoo.formats.model_zoos import is_model_zoos, read_model_zoos
-from nnenc.zoo.formats.small_cnn_zoo import is_small_cnn_zoo, read_small_cnn_zoo
-from nnenc.zoo.native import MANIFEST, PLAN, read_native
-from nnenc.zoo.zoo import Zoo
+
+if TYPE_CHECKING:
+    from nnenc.zoo.zoo import Zoo
 
 FORMATS = {
-    "native": read_native,
-    "small-cnn-zoo": read_small_cnn_zoo,
-    "model-zoos": read_model_zoos,
-    "checkpoint-folder": read_checkpoint_folder,
+    "native": "nnenc.zoo.native:read_native",
+    "small-cnn-zoo": "nnenc.zoo.formats.small_cnn_zoo:read_small_cnn_zoo",
+    "model-zoos": "nnenc.zoo.formats.model_zoos:read_model_zoos",
+    "checkpoint-folder": "nnenc.zoo.formats.checkpoint_folder:read_checkpoint_folder",
 }
+"""Each format's name and its reader (``module:function``, imported when a zoo is opened, so the
+command line lists the names without importing the readers)."""
 
 
 def detect_format(path: str | Path) -> str:
     """The name of the format of the zoo at ``path`` (a key of :data:`FORMATS`)."""
+    from nnenc.zoo.formats.checkpoint_folder import is_checkpoint_folder
+    from nnenc.zoo.formats.model_zoos import is_model_zoos
+    from nnenc.zoo.formats.small_cnn_zoo import is_small_cnn_zoo
+    from nnenc.zoo.native import MANIFEST, PLAN
+
     path = Path(path)
     if not path.is_dir():
         raise ZooFormatError(path, "not a folder; a zoo is a folder")
@@ -46,4 +53,5 @@ def load_zoo(path: str | Path, format: str | None = None) -> Zoo:
     name = format or detect_format(path)
     if name not in FORMATS:
         raise ValueError(f"unknown zoo format {name!r}; known: {', '.join(FORMATS)}")
-    return FORMATS[name](path)
+    module, _, reader = FORMATS[name].partition(":")
+    return getattr(import_module(module), reader)(path)
