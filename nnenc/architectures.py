@@ -18,35 +18,18 @@ Families:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Literal
 
 from nnenc.layout import FlatLayout
 
+if TYPE_CHECKING:
+    from torch import nn
+
 Family = Literal["cnn", "mlp"]
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "selu": nn.SELU,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "leaky_relu": nn.LeakyReLU,
-    "linear": nn.Identity,
-}
-
-
-def activation_module(name: str) -> nn.Module:
-    """The activation called ``name``; a clear error lists the known ones."""
-    try:
-        return ACTIVATIONS[name]()
-    except KeyError:
-        raise ValueError(
-            f"unknown activation {name!r}; known: {', '.join(sorted(ACTIVATIONS))}"
-        ) from None
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "selu", "elu", "gelu", "leaky_relu", "linear")
+"""The activations a spec's networks can use (their modules: :mod:`nnenc.networks`). Specs are
+torch-free, so reading a zoo's manifest does not import torch."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +114,8 @@ class Architecture:
 
     def build(self, activation: str = "relu", dropout: float = 0.0) -> nn.Module:
         """A freshly initialised :class:`torch.nn.Module` of this architecture."""
+        from nnenc.networks import ConvNet, MLPNet
+
         if self.family == "cnn":
             return ConvNet(self, activation, dropout)
         return MLPNet(self, activation, dropout)
@@ -148,56 +133,6 @@ class Architecture:
         if unknown:
             raise ValueError(f"architecture spec has unknown field(s) {unknown}")
         return cls(**{**spec, "conv_channels": tuple(spec.get("conv_channels", ()))})
-
-
-class ConvNet(nn.Module):
-    """The ``cnn`` family: strided valid convolutions, global average pooling, dense layers."""
-
-    def __init__(self, architecture: Architecture, activation: str = "relu", dropout: float = 0.0):
-        super().__init__()
-        self.architecture = architecture
-        self.activation_name = activation
-        shapes = architecture.layer_shapes()
-        convs = [s for s in shapes if s.kind == "conv"]
-        dense = [s for s in shapes if s.kind == "linear"]
-        self.convs = nn.ModuleList(
-            nn.Conv2d(s.weight[1], s.weight[0], s.weight[2], stride=architecture.stride)
-            for s in convs
-        )
-        self.dense = nn.ModuleList(nn.Linear(s.weight[1], s.weight[0]) for s in dense)
-        self.act = activation_module(activation)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``images``: ``(B, C, H, W)`` -> logits ``(B, num_classes)``."""
-        x = images
-        for conv in self.convs:
-            x = self.drop(self.act(conv(x)))
-        x = x.mean(dim=(2, 3))
-        for layer in self.dense[:-1]:
-            x = self.drop(self.act(layer(x)))
-        return self.dense[-1](x)
-
-
-class MLPNet(nn.Module):
-    """The ``mlp`` family: flatten, dense layers with activation, dense logits."""
-
-    def __init__(self, architecture: Architecture, activation: str = "relu", dropout: float = 0.0):
-        super().__init__()
-        self.architecture = architecture
-        self.activation_name = activation
-        self.dense = nn.ModuleList(
-            nn.Linear(s.weight[1], s.weight[0]) for s in architecture.layer_shapes()
-        )
-        self.act = activation_module(activation)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``images``: ``(B, C, H, W)`` -> logits ``(B, num_classes)``."""
-        x = images.flatten(1)
-        for layer in self.dense[:-1]:
-            x = self.drop(self.act(layer(x)))
-        return self.dense[-1](x)
 
 
 PRESETS: tuple[Architecture, ...] = (

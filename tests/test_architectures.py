@@ -49,3 +49,11 @@ def test_spec_round_trips_through_a_dict_and_is_found_by_shapes():
     register_architecture(spec)
     shapes = [(s.weight, s.bias) for s in spec.layer_shapes()]
     assert find_architecture(shapes) == spec
+
+
+def test_every_activation_name_has_a_module():
+    from nnenc.architectures import ACTIVATIONS
+    from nnenc.networks import ACTIVATION_MODULES, activation_module
+
+    assert tuple(ACTIVATION_MODULES) == ACTIVATIONS
+    assert type(activation_module("selu")).__name__ == "SELU"

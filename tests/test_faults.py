@@ -25,7 +25,7 @@ from nnenc.cli import main
 from nnenc.params import NetworkParams
 from nnenc.predictor import PerformancePredictor
 from nnenc.zoo import ZooWriter
-from nnenc.zoo.assemble import as_fractions
+from nnenc.zoo.accuracies import as_fractions
 from nnenc.zoo.checkpoints import load_network, load_state_dict, save_state_dict
 from nnenc.zoo.integrity import seal
 from nnenc.zoo.synthetic import write_checkpoint_folder

@@ -14,8 +14,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from nnenc.architectures import Architecture, activation_module
+from nnenc.architectures import Architecture
 from nnenc.builder.initializers import initial_weight
+from nnenc.networks import activation_module
 
 
 class StackedNetworks:

@@ -23,9 +23,6 @@ command line lists the names without importing the readers)."""
 
 def detect_format(path: str | Path) -> str:
     """The name of the format of the zoo at ``path`` (a key of :data:`FORMATS`)."""
-    from nnenc.zoo.formats.checkpoint_folder import is_checkpoint_folder
-    from nnenc.zoo.formats.model_zoos import is_model_zoos
-    from nnenc.zoo.formats.small_cnn_zoo import is_small_cnn_zoo
     from nnenc.zoo.native import MANIFEST, PLAN
 
     path = Path(path)
@@ -33,6 +30,11 @@ def detect_format(path: str | Path) -> str:
         raise ZooFormatError(path, "not a folder; a zoo is a folder")
     if (path / MANIFEST).is_file() or (path / PLAN).is_file():
         return "native"
+    # the readers of the other formats build networks (torch): imported only when needed
+    from nnenc.zoo.formats.checkpoint_folder import is_checkpoint_folder
+    from nnenc.zoo.formats.model_zoos import is_model_zoos
+    from nnenc.zoo.formats.small_cnn_zoo import is_small_cnn_zoo
+
     if is_small_cnn_zoo(path):
         return "small-cnn-zoo"
     if is_model_zoos(path):

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from nnenc.architectures import Architecture
 from nnenc.layout import FlatLayout
-from nnenc.zoo.assemble import as_fractions
+from nnenc.zoo.accuracies import as_fractions
 from nnenc.zoo.atomic import atomic_directory, atomic_path, write_csv, write_json
 from nnenc.zoo.decoding import read_json, read_table
 from nnenc.zoo.errors import ZooFormatError

@@ -5,20 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from nnenc.architectures import ACTIVATIONS, Architecture, register_architecture
-from nnenc.batch import ParamsBatch
 from nnenc.layout import FlatLayout
-from nnenc.params import NetworkParams
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.integrity import row_checksums
 from nnenc.zoo.splits import split_by_group
 from nnenc.zoo.weights_file import advise
+
+if TYPE_CHECKING:  # torch-backed: imported where a network is built, so that reading a zoo's
+    # table and statistics does not import torch
+    from nnenc.batch import ParamsBatch
+    from nnenc.params import NetworkParams
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "model_id",
@@ -255,11 +258,15 @@ class Zoo:
         activation = row.get("activation")
         if not (isinstance(activation, str) and activation in ACTIVATIONS):
             activation = None
+        from nnenc.params import NetworkParams
+
         return NetworkParams.from_flat(
             vector, store.layout, row["architecture"], activation, row.to_dict()
         )
 
     def batch(self, indices: Sequence[int]) -> ParamsBatch:
+        from nnenc.batch import ParamsBatch
+
         return ParamsBatch.collate([self.params(int(i)) for i in indices])
 
     def flat(self, indices: Sequence[int] | None = None) -> np.ndarray:
