@@ -69,6 +69,10 @@ class DeepSets(WeightEncoder):
     }
     accepts_mixed = True
 
+    @classmethod
+    def test_config(cls) -> dict:
+        return {"hidden": 16, "out_dim": 8}
+
     def __init__(
         self, hidden: int = 64, out_dim: int = 64, pooling: str = "mean", log_values: bool = True
     ):

@@ -57,6 +57,14 @@ class FlatMLP(WeightEncoder):
     }
     accepts_mixed = False
 
+    @classmethod
+    def test_config(cls) -> dict:
+        """Sized for the cnn-small networks the contract checks feed it."""
+        from nnenc.testing import network
+
+        shapes = layer_shapes(network("cnn-small", 0))
+        return {"hidden": [32], "out_dim": 8, "shapes": [list(s) for s in shapes]}
+
     def __init__(
         self,
         hidden: Sequence[int] = (256, 128),

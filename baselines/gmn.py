@@ -47,6 +47,10 @@ class GraphMetanetwork(WeightEncoder):
     }
     accepts_mixed = True
 
+    @classmethod
+    def test_config(cls) -> dict:
+        return {"hidden": 16, "depth": 2, "out_dim": 8}
+
     def __init__(
         self,
         hidden: int = 32,

@@ -1,122 +1,66 @@
-"""The contract every registered encoder must pass (in the spirit of scikit-learn's
-check_estimator): shapes, mixed batches or a clear refusal, determinism, batch invariance,
-gradient flow, save/load, bad input."""
-
-import math
+"""The encoder contract (``nnenc.testing.check_encoder``, in the spirit of scikit-learn's
+check_estimator) over every registered encoder, and the check itself on a broken encoder."""
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
 
-from baselines.flat_mlp import layer_shapes
-from nnenc import Layer, NetworkParams, get_architecture
-from nnenc.encoders import EncoderInputError, create_encoder, encoder_names
-
-SMALL = {
-    "sne": {"chunk_size": 8, "hidden": 16, "heads": 2, "out_dim": 8},
-    "mlp": {"hidden": [32], "out_dim": 8, "shapes": None},
-    "deepsets": {"hidden": 16, "out_dim": 8},
-    "gmn": {"hidden": 16, "depth": 2, "out_dim": 8},
-}
-"""Small configurations so the contract runs fast; encoders not listed use their defaults.
-``shapes: None`` is replaced by the cnn-small shapes (an encoder sized by its data)."""
+from nnenc import Layer, NetworkParams
+from nnenc.encoders import EncoderInputError, WeightEncoder, create_encoder
+from nnenc.testing import EncoderContractError, check_encoder, parametrize_encoders
 
 
-def _network(arch: str, seed: int) -> NetworkParams:
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        return NetworkParams.from_module(get_architecture(arch).build())
+@parametrize_encoders()
+def test_every_registered_encoder_meets_the_contract(encoder_cls):
+    check_encoder(encoder_cls)
 
 
-def _config(name: str) -> dict:
-    config = dict(SMALL.get(name, {}))
-    if "shapes" in config:
-        network = _network("cnn-small", 0)
-        config["shapes"] = [list(shape) for shape in layer_shapes(network)]
-    return config
+class BatchDependent(WeightEncoder):
+    """A deliberately broken encoder: its output has the wrong width, depends on the rest of
+    the batch, ignores the seed, and featurizes NaN weights without a word."""
+
+    name = "batch-dependent"
+
+    def __init__(self, out_dim: int = 4):
+        super().__init__()
+        self.out_dim = out_dim
+        self.config = {"out_dim": out_dim}
+        self.scale = torch.nn.Parameter(torch.ones(()))
+        self.unused = torch.nn.Parameter(torch.ones(3))
+
+    def featurize(self, params):
+        if len(params) == 0:
+            raise ValueError("empty")
+        return params.to_flat()[:50]
+
+    def collate(self, features):
+        return {"x": torch.stack(features)}
+
+    def forward(self, batch):
+        x = batch["x"] * self.scale
+        return (x - x.mean(dim=0))[:, : self.out_dim + 1]
 
 
-def _encoder(name: str, seed: int = 0):
-    torch.manual_seed(seed)
-    return create_encoder(name, **_config(name)).eval()
+def test_a_broken_encoder_fails_with_messages_that_name_what_is_wrong():
+    with pytest.raises(EncoderContractError) as caught:
+        check_encoder(BatchDependent)
+    message = str(caught.value)
+    assert message.startswith("BatchDependent (batch-dependent) fails ")
+    for expected in (
+        "encodes a batch to (n, out_dim): AssertionError: 3 networks gave shape (3, 5), "
+        "not (3, out_dim=4)",
+        "an encoding does not depend on its batch: AssertionError: a network's encoding changed "
+        "with the rest of its batch",
+        "same seed, same encoding: AssertionError: another seed gave the same encoding",
+        "gradients reach every parameter: AssertionError: parameters that get no gradient: "
+        "['unused']",
+        "bad networks get a clear error: ValueError: empty",
+    ):
+        assert expected in message, message
 
 
-NAMES = encoder_names()
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_encodes_a_batch_to_out_dim(name):
-    encoder = _encoder(name)
-    out = encoder.encode([_network("cnn-small", s) for s in range(3)])
-    assert out.shape == (3, encoder.out_dim) and torch.isfinite(out).all()
-    assert not torch.allclose(out[0], out[1]), "different networks, same encoding"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_mixed_architectures_are_encoded_or_refused_clearly(name):
-    encoder = _encoder(name)
-    mixed = [_network("cnn-small", 0), _network("mlp", 1), _network("cnn-dense", 2)]
-    if encoder.accepts_mixed:
-        assert encoder.encode(mixed).shape == (3, encoder.out_dim)
-    else:
-        with pytest.raises(EncoderInputError, match="architecture"):
-            encoder.encode(mixed)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_same_seed_same_encoder_and_encoding(name):
-    networks = [_network("cnn-small", 0), _network("cnn-small", 1)]
-    a, b = _encoder(name, seed=3), _encoder(name, seed=3)
-    torch.testing.assert_close(a.encode(networks), b.encode(networks))
-    assert not torch.allclose(a.encode(networks), _encoder(name, seed=4).encode(networks))
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_an_encoding_does_not_depend_on_the_rest_of_the_batch(name):
-    encoder = _encoder(name)
-    target = _network("cnn-small", 0)
-    others = (
-        [_network("cnn-dense", 5), _network("cnn-small", 6)]
-        if encoder.accepts_mixed
-        else [_network("cnn-small", 5), _network("cnn-small", 6)]
-    )
-    alone = encoder.encode([target])
-    together = encoder.encode([others[0], target, others[1]])
-    torch.testing.assert_close(together[1], alone[0], atol=1e-5, rtol=1e-4)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_gradients_reach_every_parameter(name):
-    encoder = _encoder(name).train()
-    encoder.encode([_network("cnn-small", s) for s in range(2)]).pow(2).sum().backward()
-    for parameter_name, parameter in encoder.named_parameters():
-        assert parameter.grad is not None, f"{parameter_name} gets no gradient"
-        assert torch.isfinite(parameter.grad).all(), f"{parameter_name} has a non-finite gradient"
-    assert any(p.grad.abs().sum() > 0 for p in encoder.parameters())
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_save_and_load_through_safetensors_keeps_the_encoding(name, tmp_path):
-    encoder = _encoder(name, seed=1)
-    save_file(
-        {k: v.contiguous() for k, v in encoder.state_dict().items()}, tmp_path / "w.safetensors"
-    )
-    again = create_encoder(name, **encoder.config).eval()
-    again.load_state_dict(load_file(tmp_path / "w.safetensors"))
-    networks = [_network("cnn-small", 0)]
-    torch.testing.assert_close(again.encode(networks), encoder.encode(networks))
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_bad_networks_get_a_clear_error(name):
-    encoder = _encoder(name)
-    with pytest.raises(EncoderInputError, match="no layers"):
-        encoder.featurize(NetworkParams(()))
-    good = _network("cnn-small", 0)
-    broken = good.map(lambda t: t.clone())
-    broken[1].weight[0, 0, 0, 0] = math.nan
-    with pytest.raises(EncoderInputError, match="NaN or infinite"):
-        encoder.featurize(broken)
+def test_check_encoder_refuses_what_is_not_an_encoder():
+    with pytest.raises(EncoderContractError, match="not a WeightEncoder subclass"):
+        check_encoder(torch.nn.Linear)
 
 
 def test_unknown_encoder_lists_the_known_ones():
@@ -125,7 +69,7 @@ def test_unknown_encoder_lists_the_known_ones():
 
 
 def test_an_unreadable_layer_kind_is_named():
-    encoder = _encoder("sne")
+    encoder = create_encoder("sne", chunk_size=8, hidden=16, heads=2, out_dim=8)
     odd = NetworkParams((Layer("embed", "embedding", torch.randn(5, 3)),))
     with pytest.raises(EncoderInputError, match=r"'embed' is of kind 'embedding'"):
         encoder.featurize(odd)

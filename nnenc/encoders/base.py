@@ -49,6 +49,12 @@ class WeightEncoder(nn.Module):
     out_dim: int
     config: dict
 
+    @classmethod
+    def test_config(cls) -> dict:
+        """A small configuration for the contract checks (:func:`nnenc.testing.check_encoder`):
+        fast to build and run. Default: the constructor's defaults."""
+        return {}
+
     def featurize(self, params: NetworkParams) -> Any:
         raise NotImplementedError
 

@@ -158,6 +158,10 @@ class SNE(WeightEncoder):
     }
     trains_faster_in_bf16 = True  # 183 vs 152 networks/s on a 2-core AVX-512-BF16 EPYC
 
+    @classmethod
+    def test_config(cls) -> dict:
+        return {"chunk_size": 8, "hidden": 16, "heads": 2, "out_dim": 8}
+
     def __init__(
         self,
         chunk_size: int = 32,
