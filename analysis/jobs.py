@@ -29,9 +29,9 @@ from nnenc import load_zoo
 from nnenc.encoders import EncoderInputError, create_encoder
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor, training_precision
+from nnenc.version import package_version
 from nnenc.zoo import Zoo, ZooSplits
 from nnenc.zoo.atomic import write_csv, write_json
-from nnenc.zoo.native import package_version
 
 COST = {"sne": 0, "deepsets": 1, "gmn": 2, "mlp": 3, "statnn": 4, TREES: 5, LABEL_NOISE: 6}
 """Slowest first, so the last jobs to finish are short ones."""

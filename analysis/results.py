@@ -32,8 +32,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.config import LABEL_NOISE, TREES
+from nnenc.version import package_version
 from nnenc.zoo.atomic import atomic_path, write_json
-from nnenc.zoo.native import package_version
 
 FIXED_PRECISION = {TREES: "fp64", LABEL_NOISE: ""}
 """The ``precision`` of rows whose predictor is not a torch model (every other row names the
@@ -80,9 +80,8 @@ def read_table(path: Path) -> pd.DataFrame:
     except csv.Error:
         lines = []
     if not lines or not set(KEY) <= set(lines[0]):
-        return _dropped(
-            path, "the table: it is empty or its header is damaged, so no row can be read"
-        )
+        _warn_damaged(path, "it is empty or its header is damaged, so no row can be read")
+        return pd.DataFrame()
     header, records = lines[0], lines[1:]
     checked = header[-1] == CHECKSUM
     problems = []
@@ -103,12 +102,13 @@ def read_table(path: Path) -> pd.DataFrame:
     if dropped:
         listed = ", ".join(map(str, dropped[:10])) + (" ..." if len(dropped) > 10 else "")
         problems.append(
-            f"{len(dropped)} torn or altered row(s) (line(s) {listed}) whose checksums do not match their cells were dropped"
+            f"{len(dropped)} torn or altered row(s) (line(s) {listed}) whose checksums do not "
+            "match their cells were dropped"
         )
     if not kept and not problems:  # nnenc never writes a table without rows
         problems.append("it holds no rows (a header cut short, or rows lost)")
     if problems:
-        _dropped(path, "; ".join(problems))
+        _warn_damaged(path, "; ".join(problems))
     if not kept:
         return pd.DataFrame()
     buffer = io.StringIO()
@@ -118,13 +118,12 @@ def read_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(buffer, keep_default_na=False, na_values=[""])
 
 
-def _dropped(path: Path, problem: str) -> pd.DataFrame:
+def _warn_damaged(path: Path, problem: str) -> None:
     warnings.warn(
         f"{path}: damaged: {problem}; the jobs of what is missing run again on the next "
         "benchmark run",
         stacklevel=3,
     )
-    return pd.DataFrame()
 
 
 class ResultsFormatError(ValueError):

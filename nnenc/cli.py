@@ -8,9 +8,10 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, entry_points, version
+from importlib.metadata import entry_points
 from pathlib import Path
 
+from nnenc.version import package_version
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.loading import FORMATS, detect_format, load_zoo
 from nnenc.zoo.writer_lock import FolderBusyError
@@ -222,6 +223,7 @@ def _warn_small_splits(splits) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from nnenc.predictor import PerformancePredictor
+    from nnenc.zoo.atomic import write_json
 
     zoo = load_zoo(args.zoo)
     finite = zoo.finite_mask()
@@ -253,8 +255,6 @@ def _train(args: argparse.Namespace) -> int:
             "test": predictor.evaluate(splits.test, interval=True),
         }
     predictor.save(args.out)
-    from nnenc.zoo.atomic import write_json
-
     write_json(scores, Path(args.out) / "scores.json")
     for split, metrics in scores.items():
         print(f"{split:5s} {format_metrics(metrics)}")
@@ -267,6 +267,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     from nnenc.metrics import kendall_tau_interval, prediction_metrics, small_sample_caveat
     from nnenc.predictor import PerformancePredictor
+    from nnenc.zoo.atomic import write_csv
     from nnenc.zoo.checkpoints import load_network
 
     predictor = PerformancePredictor.load(args.model, device=args.device)
@@ -296,8 +297,6 @@ def _predict(args: argparse.Namespace) -> int:
         table = zoo.metrics[["model_id", "run_id", "architecture"]].assign(
             predicted=predicted, outside_training=outside
         )
-        from nnenc.zoo.atomic import write_csv
-
         write_csv(table, args.out)
         print(f"wrote {len(table)} predictions to {args.out}")
     if target in zoo.metrics.columns:
@@ -425,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nnenc", description="Learning from the weights of trained neural networks."
     )
-    parser.add_argument("--version", action="version", version=f"nnenc {_version()}")
+    parser.add_argument("--version", action="version", version=f"nnenc {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     add_zoo_commands(commands)
     add_model_commands(commands)
@@ -435,13 +434,6 @@ def build_parser() -> argparse.ArgumentParser:
         entry.load()(commands)
     _show_defaults(parser)
     return parser
-
-
-def _version() -> str:
-    try:
-        return version("nnenc")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):

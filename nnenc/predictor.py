@@ -41,10 +41,10 @@ from nnenc.metrics import (
 from nnenc.params import NetworkParams
 from nnenc.precision import autocast, check_precision, resolve_precision
 from nnenc.symmetry import permute_hidden_neurons
+from nnenc.version import package_version
 from nnenc.zoo.atomic import atomic_path, write_json
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.integrity import check_seal, file_sha256, seal
-from nnenc.zoo.native import package_version
 from nnenc.zoo.zoo import Zoo
 
 CONFIG = "config.json"

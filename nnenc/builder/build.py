@@ -25,7 +25,8 @@ from nnenc.builder.training import train_chunk
 from nnenc.datasets import dataset_names, get_dataset
 from nnenc.precision import PRECISIONS, resolve_precision
 from nnenc.tasks import run_tasks
-from nnenc.zoo.native import ZooWriter, package_version
+from nnenc.version import package_version
+from nnenc.zoo.native import ZooWriter
 
 CHUNK_KEYS = ("activation", "optimizer")
 """Runs in one chunk share these (the same code path). Train fractions may differ: a chunk

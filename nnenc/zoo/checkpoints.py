@@ -124,10 +124,7 @@ def _load_model_folder(path: Path) -> dict[str, torch.Tensor]:
     if missing:
         raise ZooFormatError(found, f"tensors {missing[:5]} are in no shard it lists")
     if found.name.startswith("model.safetensors"):
-        try:
-            return reorder(state, chained_order(state))
-        except LayerOrderError as err:
-            raise ZooFormatError(found, str(err)) from err
+        return _in_network_order(state, {}, found)
     return state
 
 
@@ -135,11 +132,7 @@ def _raw_tensors(path: Path) -> dict[str, torch.Tensor]:
     """A shard's tensors as stored (a shard alone is not a network: no order is inferred)."""
     if path.suffix != ".safetensors":
         return load_state_dict(path)
-    _check_safetensors_header(path)
-    try:
-        return load_file(path, device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise ZooFormatError(path, f"not a readable safetensors file: {err}") from err
+    return _read_safetensors(path)[0]
 
 
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path: str | Path) -> None:
@@ -155,20 +148,33 @@ SAFETENSORS_DTYPE_BYTES = {
 }  # fmt: skip
 
 
-def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and metadata of a safetensors file, its header checked first."""
     _check_safetensors_header(path)
     try:
         with safe_open(path, framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
-        state = load_file(path, device="cpu")
+        return load_file(path, device="cpu"), metadata
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         raise ZooFormatError(path, f"not a readable safetensors file: {err}") from err
+
+
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """The network in a safetensors file, its layers in network order."""
+    return _in_network_order(*_read_safetensors(path), path)
+
+
+def _in_network_order(
+    state: dict[str, torch.Tensor], metadata: dict[str, str], source: Path
+) -> dict[str, torch.Tensor]:
+    """Safetensors tensors (stored sorted by name) in network order: the order nnenc recorded
+    in the metadata, else the one that chains (:mod:`nnenc.zoo.layer_order`)."""
     try:
         if ORDER_KEY in metadata:
             return reorder(state, [n for n in metadata[ORDER_KEY].split(",") if n])
         return reorder(state, chained_order(state))
     except LayerOrderError as err:
-        raise ZooFormatError(path, str(err)) from err
+        raise ZooFormatError(source, str(err)) from err
 
 
 def _check_safetensors_header(path: Path) -> None:

@@ -25,7 +25,6 @@ import json
 import re
 import shutil
 from collections.abc import Mapping
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from tqdm.auto import tqdm
 
 from nnenc.architectures import Architecture
 from nnenc.layout import FlatLayout
+from nnenc.version import package_version
 from nnenc.zoo.accuracies import as_fractions
 from nnenc.zoo.atomic import atomic_directory, atomic_path, write_csv, write_json
 from nnenc.zoo.decoding import read_json, read_table
@@ -51,13 +51,6 @@ PLAN = "build-plan.json"
 METRICS = "metrics.csv.gz"
 CHECKSUMS = ".crc32.npy"
 SHARD_ROWS = 65536
-
-
-def package_version() -> str:
-    try:
-        return version("nnenc")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _file_names(architectures: list[str]) -> dict[str, str]:
