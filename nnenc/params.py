@@ -272,12 +272,20 @@ class NetworkParams:
         acts = {layer.activation for layer in self.layers if layer.activation is not None}
         return acts.pop() if len(acts) == 1 else None
 
+    def layer_shapes(self) -> list[tuple[tuple[int, ...], tuple[int, ...] | None]]:
+        """Each layer's (weight shape, bias shape or ``None``), in order: what an architecture
+        is, to an encoder (compared with :func:`~nnenc.architectures.find_architecture`)."""
+        return [
+            (tuple(la.weight.shape), None if la.bias is None else tuple(la.bias.shape))
+            for la in self.layers
+        ]
+
     def layout(self) -> FlatLayout:
         """The PyTorch-order layout of :meth:`to_flat` (weight then bias per layer)."""
         return FlatLayout.weight_then_bias(
             [
-                (la.name, tuple(la.weight.shape), None if la.bias is None else tuple(la.bias.shape))
-                for la in self.layers
+                (la.name, *shapes)
+                for la, shapes in zip(self.layers, self.layer_shapes(), strict=True)
             ]
         )
 

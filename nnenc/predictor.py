@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import time
 import warnings
 from collections.abc import Sequence
@@ -43,6 +42,7 @@ from nnenc.precision import autocast, check_precision, resolve_precision
 from nnenc.symmetry import permute_hidden_neurons
 from nnenc.version import package_version
 from nnenc.zoo.atomic import atomic_path, write_json
+from nnenc.zoo.decoding import read_json
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.integrity import check_seal, file_sha256, seal
 from nnenc.zoo.zoo import Zoo
@@ -445,10 +445,7 @@ class PerformancePredictor(nn.Module, HubMixin):
             raise FileNotFoundError(
                 f"{path}: expected {CONFIG} and {WEIGHTS} (from predictor.save)"
             )
-        try:
-            config = json.loads((path / CONFIG).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ZooFormatError(path / CONFIG, f"not valid JSON ({err}); re-copy it") from err
+        config = read_json(path / CONFIG, "predictor config")
         if not isinstance(config, dict):
             raise ZooFormatError(path / CONFIG, "not a predictor config (not a JSON object)")
         check_seal(config, path / CONFIG)

@@ -20,10 +20,7 @@ from nnenc.zoo.zoo import WeightStore, Zoo
 
 def architecture_id(params: NetworkParams) -> str:
     """A registered architecture's name if the shapes match one, else ``custom-<hash>``."""
-    shapes = [
-        (tuple(la.weight.shape), None if la.bias is None else tuple(la.bias.shape))
-        for la in params.layers
-    ]
+    shapes = params.layer_shapes()
     spec = find_architecture(shapes)
     if spec is not None:
         return spec.name

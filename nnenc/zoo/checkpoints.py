@@ -78,10 +78,7 @@ def load_network(path: str | Path, architecture: str = "unknown") -> NetworkPara
         raise ZooFormatError(path, f"not a network's state_dict: {err}") from err
     if architecture in architecture_names():
         expected = [(s.weight, s.bias) for s in get_architecture(architecture).layer_shapes()]
-        found = [
-            (tuple(la.weight.shape), None if la.bias is None else tuple(la.bias.shape))
-            for la in network.layers
-        ]
+        found = network.layer_shapes()
         if found != expected:
             raise ZooFormatError(
                 path,

@@ -13,7 +13,8 @@ A build writes shards under ``zoo/shards/<id>/``, each one atomically (a shard f
 complete or not at all), so an interrupted build resumes where it stopped. :meth:`ZooWriter.finalize`
 joins the shards into the files above and writes the manifest last: a folder without a
 manifest is an unfinished build and is never read as a zoo. The manifest is sealed with its
-own SHA-256 (:mod:`nnenc.zoo.integrity`), so that damage to any of the files is found, not read. A writer holds the folder's
+own SHA-256 and each weight row has a CRC-32 (:mod:`nnenc.zoo.integrity`), so that damage to
+the files is found, not read. A writer holds the folder's
 :class:`~nnenc.zoo.writer_lock.WriterLock` from before its "finished?" check until it has
 finalized or closed, so a second build into the same folder fails at once instead of finalizing
 a part of the shards over the first one's zoo.
