@@ -15,19 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from nnenc.cli import parse_assignments
+from nnenc.io.assignments import parse_assignments
 
 EXPERIMENTS = ("in-dist", "cross-dataset", "cross-arch", "ablate")
-TREES = "statnn-trees"
-"""``baselines.statnn.StatnnTrees.encoder_name`` (not imported here: the command line reads this
-module to build its parser, and the trees bring scikit-learn and torch)."""
-"""STATNN with gradient-boosted trees: not an encoder, but a predictor the benchmark runs."""
-LABEL_NOISE = "label-noise"
-"""The label-noise reference's rows: Kendall tau between the two half-test-set accuracies."""
 ABLATION_FACTORS = ("chunk_size", "pooling", "positional", "logit_invariance")
-PROTOCOLS = ("final", "all-checkpoints")
-"""How networks are drawn from a zoo: each run's final checkpoint (as the published Small CNN
-Zoo studies score), or every checkpoint of every run."""
 MIN_TEST_RUNS = 30
 """The fewest training runs a test split may hold: with fewer, a Kendall tau's 95% interval is
 wider than +-0.25 and no comparison can be read from it."""
@@ -107,12 +98,12 @@ class BenchConfig:
     def from_dict(cls, raw: dict) -> BenchConfig:
         from nnenc.architectures import architecture_names
         from nnenc.datasets import dataset_names
-        from nnenc.encoders import encoder_names
+        from nnenc.predictors import predictor_names, predictor_role
 
         problems: list[str] = []
         zoos = dict(raw.get("zoos") or {})
         build_defaults = dict(raw.get("build") or {})
-        known_encoders = [*encoder_names(), TREES]
+        known_encoders = [n for n in predictor_names() if predictor_role(n) == "predictor"]
         for name, spec in zoos.items():
             spec = dict(spec or {})
             if "path" not in spec:
@@ -169,6 +160,8 @@ class BenchConfig:
                         "encoders; build more runs or give the test split more"
                     )
         protocol = raw.get("protocol", "final")
+        from nnenc.zoo.splits import PROTOCOLS
+
         if protocol not in PROTOCOLS:
             problems.append(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
         tuning = dict(raw.get("tuning") or {})

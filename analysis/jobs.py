@@ -1,8 +1,8 @@
 """Benchmark jobs: what to train and where to score it (:func:`plan_jobs`), and one job run in a
 worker process or Ray task (:func:`run_job`), which returns its result rows.
 
-A job trains one predictor (an encoder, STATNN's trees, or nothing for the label-noise
-reference) on one source zoo with one seed, selects it on the source's validation split, and
+A job trains one predictor (any name :mod:`nnenc.predictors` knows: an encoder plus a head,
+STATNN's trees, the label-noise reference) on one source zoo with one seed, selects it on the source's validation split, and
 scores it on the test split of each target zoo. A target the encoder cannot read (the flat MLP
 on another architecture) gives a row with status ``n/a`` and the reason. Trained predictors are
 saved in the results folder and reused by any later job that would train the same one (another
@@ -23,18 +23,24 @@ import numpy as np
 import pandas as pd
 import torch
 
-from analysis.config import LABEL_NOISE, TREES, BenchConfig
-from analysis.results import FIXED_PRECISION
+from analysis.config import BenchConfig
+from analysis.results import job_key, output_name
 from nnenc import load_zoo
-from nnenc.encoders import EncoderInputError, create_encoder
-from nnenc.metrics import kendall_tau, prediction_metrics
-from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor, training_precision
+from nnenc.encoders import EncoderInputError
+from nnenc.io.atomic import write_csv, write_json
+from nnenc.metrics import prediction_metrics
+from nnenc.prediction import EncodingPredictor, Predictor
+from nnenc.predictors import (
+    create_predictor,
+    load_predictor,
+    predictor_names,
+    predictor_role,
+    settings,
+)
 from nnenc.version import package_version
-from nnenc.zoo import Zoo, ZooSplits
-from nnenc.zoo.atomic import write_csv, write_json
+from nnenc.zoo.splits import ZooSplits, zoo_splits
+from nnenc.zoo.zoo import Zoo
 
-COST = {"sne": 0, "deepsets": 1, "gmn": 2, "mlp": 3, "statnn": 4, TREES: 5, LABEL_NOISE: 6}
-"""Slowest first, so the last jobs to finish are short ones."""
 FIT = "fit.json"
 
 
@@ -57,20 +63,16 @@ class Job:
         return self.key_for(self.variant)
 
     def key_for(self, variant: str) -> str:
-        return "|".join([self.experiment, self.encoder, variant, self.source, str(self.seed)])
+        return job_key(self.experiment, self.encoder, variant, self.source, self.seed)
 
     @property
     def keys(self) -> list[str]:
         return [self.key_for(v) for v in (self.variant, *self.aliases)]
 
-    @property
-    def slug(self) -> str:
-        variant = self.variant.replace("=", "-") or "default"
-        return f"{self.experiment}_{self.encoder}_{variant}_{self.source}_s{self.seed}"
-
     def output_name(self, target: str) -> str:
         """File stem of this job's predictions and encodings for ``target``."""
-        return f"{self.slug}__{target}"
+        cells = (self.experiment, self.encoder, self.variant, self.source, self.seed)
+        return output_name(*cells, target)
 
 
 def _pairs(config: BenchConfig, experiment: str, architectures: dict[str, str]):
@@ -111,19 +113,15 @@ def _variants(config: BenchConfig, experiment: str, encoder: str):
     return variants
 
 
-def _effective_settings(encoder: str, cfg: dict, training: dict) -> str:
-    """The settings a job really runs with, defaults filled in (``positional=True`` is the same
-    run as the default), as a comparable string."""
-    full_training = {**TRAINING_DEFAULTS, **training}
-    if encoder in (TREES, LABEL_NOISE):
-        return json.dumps([cfg, full_training], sort_keys=True)
-    with torch.random.fork_rng():
-        full_cfg = create_encoder(encoder, **cfg).config
-    return json.dumps([full_cfg, full_training], sort_keys=True, default=str)
+def _effective_settings(encoder: str, cfg: dict, training: dict, device: str = "cpu") -> str:
+    """The settings a job really runs with (:func:`nnenc.predictors.settings`), as a comparable
+    string."""
+    return json.dumps(settings(encoder, cfg, training, device), sort_keys=True, default=str)
 
 
 def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str]) -> list[Job]:
-    """Every job of ``experiment``, label-noise references included, slowest first.
+    """Every job of ``experiment`` (each reference of :mod:`nnenc.predictors` on each target
+    included), in the configuration's order of encoders, references last.
 
     ``architectures`` maps each zoo name to its architecture (cross-arch pairs zoos of
     different ones).
@@ -156,9 +154,14 @@ def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str
                     )
                     for seed in config.seeds
                 ]
+    references = [n for n in predictor_names() if predictor_role(n) == "reference"]
     for target in sorted({t for _, targets in pairs for t in targets}):
-        jobs += [Job(experiment, LABEL_NOISE, target, (target,), seed) for seed in config.seeds]
-    return sorted(jobs, key=lambda j: COST.get(j.encoder, 0))
+        jobs += [
+            Job(experiment, name, target, (target,), seed)
+            for name in references
+            for seed in config.seeds
+        ]
+    return jobs
 
 
 def _peak_reset() -> None:
@@ -182,24 +185,15 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_predictor(job: Job, device: str):
-    """The predictor a job trains: STATNN's trees or a :class:`PerformancePredictor`."""
-    if job.encoder == TREES:
-        from baselines.statnn import StatnnTrees
-
-        return StatnnTrees(seed=job.seed, **job.encoder_config)
-    return PerformancePredictor(
-        job.encoder, job.encoder_config, **{**job.training, "seed": job.seed, "device": device}
-    )
+def make_predictor(job: Job, device: str) -> Predictor:
+    """The predictor a job trains (:func:`nnenc.predictors.create_predictor`)."""
+    return create_predictor(job.encoder, job.encoder_config, job.training, job.seed, device)
 
 
 def protocol_splits(zoo: Zoo, protocol: str, split: tuple, seed: int) -> ZooSplits:
-    """Train/val/test of ``zoo`` split by training run with ``seed``: each run's final checkpoint
-    (``final``: the zoo's last epoch; runs that diverged by then are left out, as the published
-    studies drop them) or every finite checkpoint (``all-checkpoints``)."""
-    if protocol == "final":
-        zoo = zoo.filter(epoch=int(zoo.metrics["epoch"].max()))
-    return zoo.filter(finite=True).split(tuple(split), seed=seed)
+    """Train/val/test of ``zoo`` by :func:`nnenc.zoo.splits.zoo_splits`: the checkpoints
+    ``protocol`` names, split by training run with ``seed``."""
+    return zoo_splits(zoo, tuple(split), seed, protocol)[0]
 
 
 def run_job(
@@ -241,29 +235,23 @@ def run_job(
         "nnenc_version": package_version(),
         "device": device,
         "protocol": protocol,
+        "role": predictor_role(job.encoder),
     }
     rows = []
-    if job.encoder == LABEL_NOISE:
-        test = split_of(job.source).test
-        half1, half2 = (test.metrics[f"test_accuracy_half{h}"].to_numpy(float) for h in (1, 2))
-        tau = kendall_tau(half1, half2)
-        rows.append({**base, "target": job.source, "status": "ok", "kendall_tau": tau})
-        _save_outputs(Path(out), job, job.source, test, half1, half2)
-    else:
-        predictor, fitted = _trained(job, split_of, zoo_paths, split, protocol, Path(out), device)
-        for target in job.targets:
-            test = split_of(target).test
-            row = {**base, **fitted, "target": target, "n_test": len(test)}
-            try:
-                predicted = predictor.predict(test)
-            except EncoderInputError as err:
-                rows.append({**row, "status": "n/a", "reason": str(err).splitlines()[0]})
-                continue
-            true = test.metrics[predictor.settings["target"]].to_numpy(float)
-            rows.append({**row, "status": "ok", **prediction_metrics(true, predicted)})
-            _save_outputs(Path(out), job, target, test, true, predicted, predictor)
-            for alias in job.aliases:  # the same predictions, under each name the rows carry
-                _save_outputs(Path(out), replace(job, variant=alias), target, test, true, predicted)
+    predictor, fitted = _trained(job, split_of, zoo_paths, split, protocol, Path(out), device)
+    for target in job.targets:
+        test = split_of(target).test
+        row = {**base, **fitted, "target": target, "n_test": len(test)}
+        try:
+            predicted = predictor.predict(test)
+        except EncoderInputError as err:
+            rows.append({**row, "status": "n/a", "reason": str(err).splitlines()[0]})
+            continue
+        true = test.metrics[predictor.target].to_numpy(float)
+        rows.append({**row, "status": "ok", **prediction_metrics(true, predicted)})
+        _save_outputs(Path(out), job, target, test, true, predicted, predictor)
+        for alias in job.aliases:  # the same predictions, under each name the rows carry
+            _save_outputs(Path(out), replace(job, variant=alias), target, test, true, predicted)
     ended = {
         "peak_rss_mb": _peak_mb(),
         "wall_seconds": time.perf_counter() - started,
@@ -281,12 +269,8 @@ def training_key(
     resolved for ``device``, the source zoo, the split and protocol, the seed), hashed: jobs of any
     experiment with the same key train the same predictor (training is deterministic), so one
     trains it and the others reuse it."""
-    training = job.training
-    if job.encoder not in (TREES, LABEL_NOISE):
-        requested = {**TRAINING_DEFAULTS, **training}["precision"]
-        training = {**training, "precision": training_precision(job.encoder, requested, device)}
-    settings = _effective_settings(job.encoder, job.encoder_config, training)
-    spec = [job.encoder, settings, str(zoo_paths[job.source]), [list(split), protocol], job.seed]
+    effective = _effective_settings(job.encoder, job.encoder_config, job.training, device)
+    spec = [job.encoder, effective, str(zoo_paths[job.source]), [list(split), protocol], job.seed]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
 
 
@@ -294,26 +278,25 @@ def _trained(
     job: Job, split_of, zoo_paths: dict, split: tuple, protocol: str, out: Path, device: str
 ):
     """(predictor, fit figures): loaded from ``out/predictors/`` when a job with the same
-    :func:`training_key` trained it before, else trained (and saved, unless it is STATNN's
-    trees, which train in seconds and have no saved form)."""
+    :func:`training_key` trained it before, else trained (and saved where the predictor is
+    ``saveable``; the others, STATNN's trees and the reference, fit in seconds)."""
     key = training_key(job, zoo_paths, split, protocol, device)
     folder = out / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_{key}"
     if (folder / FIT).is_file():  # written last: present = the predictor is complete
-        return PerformancePredictor.load(folder, device=device), json.loads(
-            (folder / FIT).read_text()
-        )
+        fitted = json.loads((folder / FIT).read_text())
+        return load_predictor(job.encoder, folder, device=device), fitted
     train, val, _ = split_of(job.source)
     predictor = make_predictor(job, device)
     started = time.perf_counter()
     history = predictor.fit(train, val, progress=False)
     fitted = {
-        "precision": getattr(predictor, "precision", FIXED_PRECISION[TREES]),
+        "precision": predictor.precision,
         "val_kendall_tau": float(history["val_kendall_tau"].max()),
         "epochs_run": len(history),
         "train_seconds": time.perf_counter() - started,
         "n_train": len(train),
     }
-    if isinstance(predictor, PerformancePredictor):
+    if predictor.saveable:
         predictor.save(folder)
         write_json(fitted, folder / FIT)
     return predictor, fitted
@@ -321,8 +304,8 @@ def _trained(
 
 def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predictor=None) -> None:
     """Predictions (for intervals and scatter plots; the label-noise reference's are the two
-    halves' accuracies) and, for encoders, the encodings of the target's test networks (for
-    embedding plots)."""
+    halves' accuracies) and, for predictors that encode, the encodings of the target's test
+    networks (for embedding plots)."""
     name = job.output_name(target)
     table = pd.DataFrame(
         {
@@ -333,7 +316,7 @@ def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predi
         }
     )
     write_csv(table, out / "predictions" / f"{name}.csv.gz")
-    if isinstance(predictor, PerformancePredictor):
+    if isinstance(predictor, EncodingPredictor):
         folder = out / "encodings"
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / f"{name}.npy", predictor.encode(test).astype(np.float32))

@@ -20,11 +20,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from sklearn.decomposition import PCA
 
 from analysis.intervals import excludes_zero
-from analysis.jobs import LABEL_NOISE, Job
-from analysis.tables import Table, cross_dataset_matrix, default_variant
+from analysis.results import output_name, row_output_name
+from analysis.tables import Table, cross_dataset_matrix, default_variant, references
 
 
 def save(figure: plt.Figure | None, path: Path) -> list[Path]:
@@ -43,7 +42,7 @@ def save(figure: plt.Figure | None, path: Path) -> list[Path]:
 
 def cross_dataset_heatmaps(rows: pd.DataFrame) -> plt.Figure | None:
     """Source x target Kendall tau per encoder, on one colour scale fitted to all of them."""
-    frame = rows[(rows["experiment"] == "cross-dataset") & (rows["encoder"] != LABEL_NOISE)]
+    frame = rows[(rows["experiment"] == "cross-dataset") & ~references(rows)]
     encoders = sorted(frame["encoder"].unique())
     if not encoders:
         return None
@@ -114,13 +113,10 @@ def task_bars(summary: Table, difference: Table) -> plt.Figure | None:
     top = axes[0, 0]
     _interval_bars(top, summary, encoders, tasks, colors)
     for t, task in enumerate(tasks):
-        reference = (
-            summary.estimate.loc[LABEL_NOISE, task]
-            if LABEL_NOISE in summary.estimate.index
-            else np.nan
-        )
-        if not np.isnan(reference):
-            top.hlines(reference, t - 0.45, t + 0.45, colors="black", linestyles="--")
+        for name in summary.reference:
+            reference = summary.estimate.loc[name, task]
+            if not np.isnan(reference):
+                top.hlines(reference, t - 0.45, t + 0.45, colors="black", linestyles="--")
     top.set_ylabel("Kendall tau")
     top.set_title("Kendall tau per task, 95% intervals (dashed: label-noise reference)")
     top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -142,7 +138,7 @@ def best_scatter(
     every encoder and seed (so the best of several seeds, not a typical one)."""
     scored = rows[
         (rows["status"] == "ok")
-        & (rows["encoder"] != LABEL_NOISE)
+        & ~references(rows)
         & (rows["source"] == rows["target"])
         & default_variant(rows)
     ]
@@ -150,8 +146,7 @@ def best_scatter(
         return None
     best = scored.loc[scored["kendall_tau"].idxmax()]
     seeds = scored.loc[scored["encoder"] == best["encoder"], "seed"].nunique()
-    job = Job(best["experiment"], best["encoder"], best["source"], (), int(best["seed"]))
-    table = pd.read_csv(results / "predictions" / f"{job.output_name(best['target'])}.csv.gz")
+    table = pd.read_csv(results / "predictions" / f"{row_output_name(best)}.csv.gz")
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.scatter(table["true"], table["predicted"], s=12, alpha=0.7)
@@ -213,19 +208,21 @@ def encoding_embedding(
     if frame.empty:
         return None
     first = frame.sort_values(["seed", "source"]).iloc[0]
-    job = Job(experiment, encoder, first["source"], (), int(first["seed"]))
+    run = (experiment, encoder, "", first["source"], int(first["seed"]))
     parts, labels, accuracies = [], [], []
     for target in frame[(frame["source"] == first["source"]) & (frame["seed"] == first["seed"])][
         "target"
     ]:
-        file = results / "encodings" / f"{job.output_name(target)}.npy"
+        file = results / "encodings" / f"{output_name(*run, target)}.npy"
         if file.is_file():
             parts.append(np.load(file, allow_pickle=False))
             labels += [target] * len(parts[-1])
-            truth = results / "predictions" / f"{job.output_name(target)}.csv.gz"
+            truth = results / "predictions" / f"{output_name(*run, target)}.csv.gz"
             accuracies.append(pd.read_csv(truth)["true"].to_numpy(float))
     if not parts:
         return None
+    from sklearn.decomposition import PCA  # only here: rendering tables needs no scikit-learn
+
     pca = PCA(n_components=2, random_state=0)
     points = pca.fit_transform(np.concatenate(parts))
     share = 100 * pca.explained_variance_ratio_

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis import plots
-from analysis.jobs import LABEL_NOISE
 from analysis.results import ResultsStore
 from analysis.tables import (
     Table,
@@ -13,10 +12,11 @@ from analysis.tables import (
     ablation_table,
     comparison_tables,
     cross_dataset_matrix,
+    references,
     zoo_markdown,
     zoo_table,
 )
-from nnenc.zoo.atomic import atomic_path, write_csv
+from nnenc.io.atomic import atomic_path, write_csv
 
 
 def _write(path: Path, text: str) -> None:
@@ -77,7 +77,7 @@ def write_report(results: str | Path) -> str:
             sections.append(_write_table(tables, "sne-vs-baselines", difference))
         plots.save(plots.task_bars(summary, difference), figures / "tasks")
     cross = rows[rows["experiment"] == "cross-dataset"]
-    for encoder in sorted(set(cross["encoder"]) - {LABEL_NOISE}):
+    for encoder in sorted(set(cross.loc[~references(cross), "encoder"])):
         matrix = cross_dataset_matrix(rows, encoder)
         sections.append(_write_table(tables, f"cross-dataset-{encoder}", matrix))
     if not cross.empty:

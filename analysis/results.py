@@ -31,16 +31,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.config import LABEL_NOISE, TREES
+from nnenc.io.atomic import atomic_path, write_json
 from nnenc.version import package_version
-from nnenc.zoo.atomic import atomic_path, write_json
 
-FIXED_PRECISION = {TREES: "fp64", LABEL_NOISE: ""}
-"""The ``precision`` of rows whose predictor is not a torch model (every other row names the
-precision its predictor computed in; rows written before that trained in fp32)."""
 FORMAT = "nnenc-results"
 FORMAT_VERSION = 2
 KEY = ["experiment", "encoder", "variant", "source", "seed"]
+"""A job's key: its rows are done together. ``encoder`` is the predictor's registered name
+(:mod:`nnenc.predictors`); ``role`` says whether it is a predictor or a reference."""
+ROLE = "role"
+LEGACY_REFERENCE = "label-noise"
+"""Rows written before rows named their ``role`` had one reference, under this name."""
 CHECKSUM = "checksum"
 END = "#end"
 """The first cell of the table's last line, beside the number of rows: a table cut at a line's
@@ -180,11 +181,8 @@ class ResultsStore:
         self._rows = read_table(table) if table.is_file() else pd.DataFrame()
         if not self._rows.empty and "device" not in self._rows:
             self._rows["device"] = "cpu"  # written before rows named their device: CPU only
-        if not self._rows.empty and "precision" not in self._rows:
-            # written before rows named their precision: torch predictors trained in fp32
-            self._rows["precision"] = self._rows["encoder"].map(
-                lambda encoder: FIXED_PRECISION.get(encoder, "fp32")
-            )
+        if not self._rows.empty:
+            self._rows[ROLE] = roles(self._rows)
 
     def rows(self) -> pd.DataFrame:
         return self._rows.copy()
@@ -214,6 +212,38 @@ class ResultsStore:
         write_table(self._rows, self.path / "results.csv")
 
 
+def roles(rows: pd.DataFrame) -> pd.Series:
+    """Each row's role (``predictor`` or ``reference``), from rows written before the column
+    too."""
+    legacy = rows["encoder"].map(
+        lambda name: "reference" if name == LEGACY_REFERENCE else "predictor"
+    )
+    if ROLE not in rows:
+        return legacy
+    return rows[ROLE].where(rows[ROLE].notna(), legacy)
+
+
+def job_key(experiment: str, encoder: str, variant: str, source: str, seed: int) -> str:
+    """The key of a job's rows (:data:`KEY`'s cells joined)."""
+    return "|".join([experiment, encoder, variant or "", source, str(seed)])
+
+
+def output_name(
+    experiment: str, encoder: str, variant: str, source: str, seed: int, target: str
+) -> str:
+    """File stem of a job's predictions and encodings for ``target``."""
+    variant = (variant or "").replace("=", "-") or "default"
+    return f"{experiment}_{encoder}_{variant}_{source}_s{seed}__{target}"
+
+
+def row_output_name(row) -> str:
+    """:func:`output_name` of a results row."""
+    variant = row.get("variant")
+    variant = "" if not isinstance(variant, str) else variant
+    cells = (row["experiment"], row["encoder"], variant, row["source"], int(row["seed"]))
+    return output_name(*cells, row["target"])
+
+
 def _keys(rows: pd.DataFrame) -> pd.Series:
-    """Each row's job key, as :attr:`analysis.jobs.Job.keys` spells it."""
+    """Each row's job key (:func:`job_key`)."""
     return rows[KEY].astype(object).fillna("").astype(str).agg("|".join, axis=1)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.intervals import Group, detectable_difference, excludes_zero, task_intervals
-from analysis.jobs import LABEL_NOISE, Job
+from analysis.results import roles, row_output_name
 
 METRIC = "kendall_tau"
 
@@ -24,14 +24,14 @@ METRIC = "kendall_tau"
 @dataclass(frozen=True)
 class Table:
     """``estimate``, ``low`` and ``high`` frames of the same shape (a 95% interval per cell;
-    NaN estimate = n/a). ``reference`` rows (the label-noise reference) are shown but never
-    bold."""
+    NaN estimate = n/a). ``reference`` rows (predictors whose role is ``reference``: the
+    label-noise reference) are shown but never bold."""
 
     title: str
     estimate: pd.DataFrame
     low: pd.DataFrame
     high: pd.DataFrame
-    reference: tuple[str, ...] = (LABEL_NOISE,)
+    reference: tuple[str, ...] = ()
     signed: bool = False
     """Differences: shown with their sign, ``*`` where the interval excludes 0, no bold."""
     detectable: dict = field(default_factory=dict)
@@ -116,8 +116,13 @@ def default_variant(rows: pd.DataFrame) -> pd.Series:
     return rows["variant"].isna() | (rows["variant"] == "")
 
 
+def references(rows: pd.DataFrame) -> pd.Series:
+    """Which rows are a reference's (a boolean mask), not a compared predictor's."""
+    return roles(rows) == "reference"
+
+
 def _pairs(rows: pd.DataFrame, diagonal: bool) -> list[tuple[str, str]]:
-    pairs = rows[rows["encoder"] != LABEL_NOISE][["source", "target"]].drop_duplicates()
+    pairs = rows[~references(rows)][["source", "target"]].drop_duplicates()
     pairs = [tuple(p) for p in pairs.itertuples(index=False)]
     return [p for p in pairs if (p[0] == p[1]) == diagonal]
 
@@ -149,9 +154,7 @@ def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
 def read_predictions(results: Path, row) -> pd.DataFrame:
     """A scored row's test networks: ``model_id``, ``unit`` (its training run), ``true`` and
     ``predicted`` (for the label-noise reference: the two halves' accuracies)."""
-    variant = row["variant"] if isinstance(row["variant"], str) else ""
-    job = Job(row["experiment"], row["encoder"], row["source"], (), int(row["seed"]), variant)
-    table = pd.read_csv(results / "predictions" / f"{job.output_name(row['target'])}.csv.gz")
+    table = pd.read_csv(results / "predictions" / f"{row_output_name(row)}.csv.gz")
     table["unit"] = table["run_id"] if "run_id" in table else table["model_id"]
     return table
 
@@ -166,7 +169,7 @@ def _groups(
         {(p, s) for p in pairs for s in frame["seed"].unique()}, key=str
     ):
         here = frame[(frame["target"] == target) & (frame["seed"] == seed)]
-        scored = here[(here["source"] == source) | (here["encoder"] == LABEL_NOISE)]
+        scored = here[(here["source"] == source) | references(here)]
         tables = {r[key]: r for _, r in scored.iterrows()}
         if not all(name in tables for name in scorers):
             continue
@@ -199,10 +202,10 @@ def comparison_tables(
     other encoder, from one paired bootstrap per task over the saved predictions."""
     results = Path(results)
     columns = _tasks(rows)
-    encoders = sorted(
-        {e for frame, _ in columns.values() for e in frame["encoder"] if e != LABEL_NOISE}
-    )
-    names = [*encoders, LABEL_NOISE]
+    frames = [frame for frame, _ in columns.values()]
+    encoders = sorted({e for f in frames for e in f.loc[~references(f), "encoder"]})
+    shown = sorted({e for f in frames for e in f.loc[references(f), "encoder"]})
+    names = [*encoders, *shown]
     estimate = pd.DataFrame(index=names, columns=list(columns), dtype=float)
     low, high = estimate.copy(), estimate.copy()
     others = [e for e in encoders if e != encoder]
@@ -211,8 +214,7 @@ def comparison_tables(
     detectable = {}
     for task, (frame, pairs) in columns.items():
         scorers = [e for e in encoders if _readable(frame, pairs, e)]
-        if LABEL_NOISE in set(frame["encoder"]):
-            scorers.append(LABEL_NOISE)
+        scorers += sorted(set(frame.loc[references(frame), "encoder"]))
         differences = [(encoder, o) for o in others if encoder in scorers and o in scorers]
         groups = _groups(frame, pairs, results, scorers)
         if not groups:
@@ -240,7 +242,7 @@ def comparison_tables(
         f"mean over {n_seeds} seeds (and a task's zoo pairs); [95% interval]: paired "
         "bootstrap over the test splits' training runs"
     )
-    summary = Table(f"Kendall tau on the test split, {about}", estimate, low, high)
+    summary = Table(f"Kendall tau on the test split, {about}", estimate, low, high, tuple(shown))
     difference = Table(
         f"{encoder} minus each encoder, Kendall tau, {about}; * the interval excludes 0",
         gap,
@@ -276,7 +278,7 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
     """Variant -> tau with its 95% interval, its difference from the encoder's preset
     configuration with an interval (one paired bootstrap over every variant's predictions),
     train seconds and peak memory (means)."""
-    frame = rows[(rows["experiment"] == "ablate") & (rows["encoder"] != LABEL_NOISE)].copy()
+    frame = rows[(rows["experiment"] == "ablate") & ~references(rows)].copy()
     if frame.empty:
         return pd.DataFrame()
     frame = frame[frame["status"] == "ok"]
@@ -350,11 +352,12 @@ def zoo_table(zoos: dict[str, Path]) -> pd.DataFrame:
     accuracies on the two halves of the test set, over every run)."""
     from nnenc import load_zoo
     from nnenc.metrics import kendall_tau
+    from nnenc.zoo.splits import final_checkpoints
 
     records = []
     for name, path in zoos.items():
         zoo = load_zoo(path)
-        final = zoo.filter(epoch=int(zoo.metrics["epoch"].max())).filter(finite=True).metrics
+        final = final_checkpoints(zoo).filter(finite=True).metrics
         dataset = zoo.info.get("build", {}).get("dataset", {})
         classes = dataset.get("num_classes", 10)
         accuracy = final["test_accuracy"].to_numpy(float)

@@ -24,22 +24,13 @@ import torch
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
-from analysis.config import TREES, BenchConfig
+from analysis.config import BenchConfig
 from analysis.jobs import Job, make_predictor, protocol_splits
 from nnenc import load_zoo
-from nnenc.encoders.base import encoder_class
-from nnenc.zoo.atomic import write_json
+from nnenc.io.atomic import write_json
+from nnenc.predictors import search_space
 
 SUMMARY = "tuning.json"
-
-
-def search_space(encoder: str) -> dict:
-    """The encoder's declared space (``WeightEncoder.search_space``)."""
-    if encoder == TREES:
-        from baselines.statnn import StatnnTrees
-
-        return StatnnTrees.search_space
-    return encoder_class(encoder).search_space
 
 
 def _suggest(trial: optuna.Trial, space: dict) -> dict:

@@ -29,6 +29,7 @@ from nnenc.encoders.inputs import FeatureScaler
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.params import NetworkParams
 from nnenc.predictor import networks_of, target_values
+from nnenc.predictors import register_predictor
 from nnenc.zoo.zoo import Zoo
 
 STATISTICS = ("mean", "var", "q0", "q25", "q50", "q75", "q100")
@@ -115,15 +116,20 @@ class StatNN(WeightEncoder):
         return self.mlp(self.scaler(batch["statistics"]))
 
 
+@register_predictor
 class StatnnTrees:
     """Weight statistics with gradient-boosted trees (scikit-learn's
-    ``HistGradientBoostingRegressor``), behind the predictor's ``fit``/``predict``/``evaluate``.
+    ``HistGradientBoostingRegressor``): a :class:`~nnenc.prediction.Predictor` registered as
+    ``statnn-trees``.
 
     Not saveable: scikit-learn models can only be pickled, and nnenc never pickles; refitting
     takes seconds.
     """
 
-    encoder_name = "statnn-trees"
+    name = "statnn-trees"
+    role: ClassVar[str] = "predictor"
+    saveable: ClassVar[bool] = False
+    precision = "fp64"
     search_space: ClassVar[dict] = {
         "config.learning_rate": ("log", 0.02, 0.3),
         "config.max_leaf_nodes": ("choice", [15, 31, 63]),
@@ -152,10 +158,12 @@ class StatnnTrees:
         self.model: HistGradientBoostingRegressor | None = None
         self.history: pd.DataFrame | None = None
 
-    @property
-    def settings(self) -> dict:
-        """The predictor's settings, as :attr:`PerformancePredictor.settings` names them."""
-        return {"target": self.target, "seed": self.seed, "loss": "mse"}
+    @classmethod
+    def from_settings(cls, config: dict, training: dict, seed: int = 0, device: str = "cpu"):
+        """The trees with ``config`` (this class's arguments) for the target that ``training``
+        names; the other training settings are for gradient descent and do not apply."""
+        target = training.get("target", "test_accuracy")
+        return cls(**{**config, "target": target, "seed": seed})
 
     def _features(self, networks: Sequence[NetworkParams]) -> np.ndarray:
         return np.stack([weight_statistics(n, self.front, self.back).numpy() for n in networks])

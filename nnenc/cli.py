@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from nnenc.io.assignments import parse_assignments
 from nnenc.version import package_version
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.loading import FORMATS, detect_format, load_zoo
@@ -160,20 +161,6 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
     build.set_defaults(run=_zoo_build)
 
 
-def parse_assignments(pairs: Sequence[str]) -> dict:
-    """``--set`` options: ``["chunk_size=16", "positional=false"]`` ->
-    ``{"chunk_size": 16, "positional": False}`` (each value read as YAML; later keys win)."""
-    import yaml
-
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--set takes KEY=VALUE (VALUE read as YAML), got {pair!r}")
-        options[key.strip()] = yaml.safe_load(value)
-    return options
-
-
 def format_metrics(metrics: dict[str, float]) -> str:
     """``kendall_tau 0.5000 [0.4100, 0.5800]  spearman ...`` on one line (the interval where
     the metrics have one)."""
@@ -200,16 +187,6 @@ def _fractions(text: str) -> tuple[float, float, float]:
     return parts
 
 
-def _train_splits(zoo, fractions, seed: int):
-    from nnenc.zoo import small_cnn_zoo_split
-
-    if fractions is None and zoo.info.get("format") == "small-cnn-zoo":
-        return small_cnn_zoo_split(zoo), "Small CNN Zoo protocol (final epoch, 50% test, 80/20)"
-    fractions = fractions or (0.8, 0.1, 0.1)
-    shown = "/".join(f"{100 * f:g}" for f in fractions)
-    return zoo.split(fractions, seed=seed), f"{shown} split by training run, seed {seed}"
-
-
 def _warn_small_splits(splits) -> None:
     from nnenc.metrics import small_sample_caveat
 
@@ -222,16 +199,13 @@ def _warn_small_splits(splits) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from nnenc.io.atomic import write_json
     from nnenc.predictor import PerformancePredictor
-    from nnenc.zoo.atomic import write_json
+    from nnenc.zoo.splits import zoo_splits
 
     zoo = load_zoo(args.zoo)
-    finite = zoo.finite_mask()
-    if not finite.all():
-        print(f"dropping {int((~finite).sum())} networks with non-finite weights")
-        zoo = zoo.filter(finite)
     split_seed = args.seed if args.split_seed is None else args.split_seed
-    splits, how = _train_splits(zoo, args.split, split_seed)
+    splits, how = zoo_splits(zoo, args.split, split_seed)
     print(f"{how}: train {len(splits.train)}, val {len(splits.val)}, test {len(splits.test)}")
     _warn_small_splits(splits)
     training = {
@@ -265,9 +239,9 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from nnenc.io.atomic import write_csv
     from nnenc.metrics import kendall_tau_interval, prediction_metrics, small_sample_caveat
     from nnenc.predictor import PerformancePredictor
-    from nnenc.zoo.atomic import write_csv
     from nnenc.zoo.checkpoints import load_network
 
     predictor = PerformancePredictor.load(args.model, device=args.device)

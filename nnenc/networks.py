@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from nnenc.architectures import ACTIVATIONS, Architecture
+if TYPE_CHECKING:  # architectures builds these modules; it is not imported here at run time
+    from nnenc.architectures import Architecture
 
 ACTIVATION_MODULES: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -25,7 +28,7 @@ def activation_module(name: str) -> nn.Module:
         return ACTIVATION_MODULES[name]()
     except KeyError:
         raise ValueError(
-            f"unknown activation {name!r}; known: {', '.join(sorted(ACTIVATIONS))}"
+            f"unknown activation {name!r}; known: {', '.join(sorted(ACTIVATION_MODULES))}"
         ) from None
 
 

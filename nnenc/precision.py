@@ -26,7 +26,7 @@ from functools import cache
 import torch
 
 from nnenc.cache import cache_dir
-from nnenc.zoo.atomic import write_json
+from nnenc.io.atomic import write_json
 
 PRECISIONS = ("auto", "fp32", "bf16")
 BF16_MIN_SPEEDUP = 1.2

@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from tqdm.auto import tqdm
 
 from nnenc.applicability import TrainingDomain
 from nnenc.encoders.base import EncoderInputError, create_encoder, encoder_class
+from nnenc.io.atomic import atomic_path, write_json
 from nnenc.metrics import (
     kendall_tau,
     kendall_tau_interval,
@@ -41,7 +43,6 @@ from nnenc.params import NetworkParams
 from nnenc.precision import autocast, check_precision, resolve_precision
 from nnenc.symmetry import permute_hidden_neurons
 from nnenc.version import package_version
-from nnenc.zoo.atomic import atomic_path, write_json
 from nnenc.zoo.decoding import read_json
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.integrity import check_seal, file_sha256, seal
@@ -161,6 +162,9 @@ class PerformancePredictor(nn.Module, HubMixin):
             logit-invariance weight, head width, device, precision ``auto``/``fp32``/``bf16``).
     """
 
+    role: ClassVar[str] = "predictor"
+    saveable: ClassVar[bool] = True
+
     def __init__(self, encoder: str = "sne", encoder_config: dict | None = None, **training):
         super().__init__()
         unknown = sorted(set(training) - set(TRAINING_DEFAULTS))
@@ -207,6 +211,11 @@ class PerformancePredictor(nn.Module, HubMixin):
         return values
 
     # --- model ----------------------------------------------------------------------------
+    @property
+    def target(self) -> str:
+        """The metrics column it predicts."""
+        return self.settings["target"]
+
     @property
     def precision(self) -> str:
         """The precision it computes in on its device: ``fp32`` or ``bf16``."""

@@ -19,7 +19,7 @@ import torch
 from nnenc.params import NetworkParams
 
 if TYPE_CHECKING:
-    from nnenc.predictor import PerformancePredictor
+    from nnenc.prediction import Predictor
 
 
 def permute_hidden_neurons(params: NetworkParams, generator: torch.Generator) -> NetworkParams:
@@ -50,7 +50,7 @@ def permute_hidden_neurons(params: NetworkParams, generator: torch.Generator) ->
 
 
 def permutation_sensitivity(
-    predictor: PerformancePredictor,
+    predictor: Predictor,
     networks: Sequence[NetworkParams],
     permutations: int = 4,
     seed: int = 0,

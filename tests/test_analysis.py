@@ -12,13 +12,16 @@ from conftest import TINY_BENCH
 
 from analysis.config import BenchConfig
 from analysis.intervals import Group, detectable_difference, task_intervals
-from analysis.jobs import LABEL_NOISE, Job
+from analysis.jobs import Job
 from analysis.report import write_report
 from analysis.results import ResultsFormatError, ResultsStore
 from analysis.runner import run_benchmark
 from analysis.tables import comparison_tables
 from nnenc.cli import main
 from nnenc.metrics import kendall_tau
+from nnenc.predictors import LabelNoiseReference
+
+LABEL_NOISE = LabelNoiseReference.name
 
 
 @pytest.fixture(scope="module")

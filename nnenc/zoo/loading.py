@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from nnenc.zoo.zoo import Zoo
 
 FORMATS = {
-    "native": "nnenc.zoo.native:read_native",
+    "native": "nnenc.zoo.native_reader:read_native",
     "small-cnn-zoo": "nnenc.zoo.formats.small_cnn_zoo:read_small_cnn_zoo",
     "model-zoos": "nnenc.zoo.formats.model_zoos:read_model_zoos",
     "checkpoint-folder": "nnenc.zoo.formats.checkpoint_folder:read_checkpoint_folder",

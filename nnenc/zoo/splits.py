@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from nnenc.zoo.zoo import Zoo, ZooSplits
+if TYPE_CHECKING:  # splits take a zoo's rows; the Zoo type is not imported at run time
+    from nnenc.zoo.zoo import Zoo
+
+
+class ZooSplits(NamedTuple):
+    train: Zoo
+    val: Zoo
+    test: Zoo
 
 
 def split_by_group(
@@ -43,8 +49,6 @@ def small_cnn_zoo_split(
     kept, no run straddles two splits. ``drop_nonfinite`` drops diverged networks first, as the
     original study does.
     """
-    from nnenc.zoo.zoo import ZooSplits
-
     epoch = int(zoo.metrics["epoch"].max()) if epoch is None else epoch
     final = zoo.filter(epoch=epoch)
     if drop_nonfinite:
@@ -56,3 +60,47 @@ def small_cnn_zoo_split(
     return ZooSplits(
         final.take(first[:n_train]), final.take(first[n_train:]), final.take(np.arange(half, n))
     )
+
+
+PROTOCOLS = ("final", "all-checkpoints")
+"""How networks are drawn from a zoo: each run's final checkpoint (as the published Small CNN
+Zoo studies score), or every checkpoint of every run."""
+
+
+def final_checkpoints(zoo: Zoo) -> Zoo:
+    """The rows at the zoo's last epoch: each run's final checkpoint (runs that diverged by then
+    are dropped with the other non-finite networks, as the published studies drop them)."""
+    return zoo.filter(epoch=int(zoo.metrics["epoch"].max()))
+
+
+def zoo_splits(
+    zoo: Zoo,
+    fractions: tuple[float, ...] | None = None,
+    seed: int = 0,
+    protocol: str = "all-checkpoints",
+) -> tuple[ZooSplits, str]:
+    """The one policy that cleans and splits a zoo for training, and a line saying what it did.
+
+    Networks with non-finite weights are dropped. A zoo in the Small CNN Zoo's format, split
+    with no ``fractions`` given, follows its published protocol (:func:`small_cnn_zoo_split`).
+    Any other zoo keeps the checkpoints ``protocol`` names (:data:`PROTOCOLS`) and is split by
+    training run with ``fractions`` (default 80/10/10) and ``seed``: no run straddles two splits.
+    Used by ``nnenc train`` and by the benchmark.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; valid: {', '.join(PROTOCOLS)}")
+    published = fractions is None and zoo.info.get("format") == "small-cnn-zoo"
+    if protocol == "final" and not published:
+        zoo = final_checkpoints(zoo)  # first: only the kept rows' weights are scanned
+    finite = zoo.finite_mask()
+    dropped = int((~finite).sum())
+    notes = [f"dropped {dropped} networks with non-finite weights"] if dropped else []
+    zoo = zoo.filter(finite) if dropped else zoo
+    if published:
+        notes.insert(0, "Small CNN Zoo protocol (final epoch, 50% test, 80/20)")
+        return small_cnn_zoo_split(zoo), "; ".join(notes)
+    fractions = tuple(fractions or (0.8, 0.1, 0.1))
+    shown = "/".join(f"{100 * f:g}" for f in fractions)
+    what = "final checkpoints" if protocol == "final" else "all checkpoints"
+    notes.insert(0, f"{what}, {shown} split by training run, seed {seed}")
+    return zoo.split(fractions, seed=seed), "; ".join(notes)

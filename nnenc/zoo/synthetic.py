@@ -18,9 +18,9 @@ import torch
 from tqdm.auto import tqdm
 
 from nnenc.architectures import get_architecture
+from nnenc.io.atomic import atomic_path, write_csv
 from nnenc.layout import write_layout_csv
 from nnenc.params import NetworkParams
-from nnenc.zoo.atomic import atomic_path, write_csv
 from nnenc.zoo.checkpoints import save_state_dict
 from nnenc.zoo.formats.small_cnn_zoo import keras_layout
 

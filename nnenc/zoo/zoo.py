@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,38 +13,16 @@ from tqdm.auto import tqdm
 
 from nnenc.architectures import ACTIVATIONS, Architecture, register_architecture
 from nnenc.layout import FlatLayout
+from nnenc.zoo.columns import REQUIRED_COLUMNS
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.integrity import row_checksums
-from nnenc.zoo.splits import split_by_group
+from nnenc.zoo.splits import ZooSplits, split_by_group
 from nnenc.zoo.weights_file import advise
 
 if TYPE_CHECKING:  # torch-backed: imported where a network is built, so that reading a zoo's
     # table and statistics does not import torch
     from nnenc.batch import ParamsBatch
     from nnenc.params import NetworkParams
-
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    "model_id",
-    "run_id",
-    "architecture",
-    "row",
-    "epoch",
-    "test_accuracy",
-)
-"""Columns every zoo's metrics table has. ``row`` indexes the architecture's weight array."""
-
-STANDARD_COLUMNS: tuple[str, ...] = (
-    *REQUIRED_COLUMNS,
-    "test_accuracy_half1",
-    "test_accuracy_half2",
-    "test_loss",
-    "train_accuracy",
-    "train_loss",
-    "dataset",
-    "status",
-    "finite",
-)
-"""Columns with a fixed meaning where present; the rest are hyperparameters and extras."""
 
 SCAN_BLOCK_ROWS = 2048
 
@@ -166,12 +144,6 @@ class WeightStore:
             for seg in self.segments:
                 advise(seg.array, "random")
         return finite
-
-
-class ZooSplits(NamedTuple):
-    train: Zoo
-    val: Zoo
-    test: Zoo
 
 
 class Zoo:

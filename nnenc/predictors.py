@@ -1,0 +1,177 @@
+"""The registry of predictors: every name a benchmark or ``nnenc train`` can run.
+
+A registered encoder's name gives that encoder plus a head
+(:class:`~nnenc.predictor.PerformancePredictor`). Other predictors register their class with
+:func:`register_predictor` (other packages through the ``nnenc.predictors`` entry-point group):
+STATNN's trees (``statnn-trees``) and :class:`LabelNoiseReference` (``label-noise``). Each
+follows :class:`nnenc.prediction.Predictor` and builds itself from a benchmark's settings with a
+``from_settings(config, training, seed, device)`` class method.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+
+from nnenc.encoders.base import create_encoder, encoder_class, encoder_names
+from nnenc.metrics import kendall_tau, prediction_metrics
+from nnenc.prediction import ROLES, Predictor
+from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor, training_precision
+from nnenc.zoo.zoo import Zoo
+
+_REGISTRY: dict[str, type] = {}
+_ENTRY_POINTS_LOADED = False
+
+
+def register_predictor(cls: type) -> type:
+    """Class decorator: make ``cls`` (a :class:`~nnenc.prediction.Predictor` with a ``name``,
+    a ``role`` and ``from_settings``) creatable by :func:`create_predictor`."""
+    name = getattr(cls, "name", "")
+    if not name:
+        raise ValueError(f"{cls.__name__} has no name")
+    if getattr(cls, "role", None) not in ROLES:
+        raise ValueError(f"{cls.__name__}.role must be one of {ROLES}")
+    if not callable(getattr(cls, "from_settings", None)):
+        raise ValueError(f"{cls.__name__} has no from_settings(config, training, seed, device)")
+    known = _REGISTRY.get(name)
+    if known is not None and known is not cls:
+        raise ValueError(f"predictor name {name!r} is taken by {known.__module__}.{known.__name__}")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def _load_entry_points() -> None:
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    encoder_names()  # a package's encoders and predictors often share modules
+    for entry in entry_points(group="nnenc.predictors"):
+        entry.load()
+
+
+def _registered(name: str) -> type | None:
+    if name not in _REGISTRY:
+        _load_entry_points()
+    return _REGISTRY.get(name)
+
+
+def predictor_names() -> list[str]:
+    """Every name :func:`create_predictor` takes: the encoders' and the registered ones'."""
+    _load_entry_points()
+    return sorted({*encoder_names(), *_REGISTRY})
+
+
+def _check_name(name: str) -> type | None:
+    cls = _registered(name)
+    if cls is None and name not in encoder_names():
+        raise KeyError(f"unknown predictor {name!r}; known: {', '.join(predictor_names())}")
+    return cls
+
+
+def predictor_role(name: str) -> str:
+    """``predictor`` or ``reference`` (see :data:`nnenc.prediction.ROLES`)."""
+    cls = _check_name(name)
+    return PerformancePredictor.role if cls is None else cls.role
+
+
+def search_space(name: str) -> dict:
+    """What a tuner may vary for ``name`` (``WeightEncoder.search_space``'s form)."""
+    cls = _check_name(name)
+    return dict((encoder_class(name) if cls is None else cls).search_space)
+
+
+def settings(name: str, config: dict, training: dict, device: str = "cpu") -> tuple[dict, dict]:
+    """The settings a predictor really runs with: defaults filled in (``positional=True`` is the
+    same run as the default), an encoder's precision resolved for ``device``."""
+    if _check_name(name) is not None:
+        return dict(config), dict(training)
+    training = {**TRAINING_DEFAULTS, **training}
+    training["precision"] = training_precision(name, training["precision"], device)
+    with torch.random.fork_rng():  # building the encoder draws its initial weights
+        return create_encoder(name, **config).config, training
+
+
+def create_predictor(
+    name: str,
+    config: dict | None = None,
+    training: dict | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+) -> Predictor:
+    """The predictor called ``name`` with ``config`` (an encoder's options, or the predictor's
+    own) and ``training`` (:data:`~nnenc.predictor.TRAINING_DEFAULTS` keys)."""
+    cls = _check_name(name)
+    config, training = dict(config or {}), dict(training or {})
+    if cls is not None:
+        return cls.from_settings(config, training, seed=seed, device=device)
+    return PerformancePredictor(name, config, **{**training, "seed": seed, "device": device})
+
+
+def load_predictor(name: str, path: str | Path, device: str = "cpu") -> Predictor:
+    """The predictor called ``name`` that ``save`` wrote into ``path``."""
+    cls = _check_name(name)
+    if cls is None:
+        return PerformancePredictor.load(path, device=device)
+    if not cls.saveable:
+        raise ValueError(f"{name} predictors are not saved; fit one again")
+    return cls.load(path, device=device)
+
+
+@register_predictor
+class LabelNoiseReference:
+    """How well the accuracy on one half of each network's test set ranks the networks by the
+    other half's: the Kendall tau no predictor can be expected to beat on that test set.
+
+    Scored against ``test_accuracy_half1``; its "prediction" is ``test_accuracy_half2``. It
+    reads a zoo's metrics table, not weights, so it takes only zoos.
+    """
+
+    name = "label-noise"
+    role: ClassVar[str] = "reference"
+    saveable: ClassVar[bool] = False
+    search_space: ClassVar[dict] = {}
+    target = "test_accuracy_half1"
+    precision = ""
+    other_half = "test_accuracy_half2"
+
+    @classmethod
+    def from_settings(cls, config: dict, training: dict, seed: int = 0, device: str = "cpu"):
+        if config:
+            raise ValueError(f"label-noise has no options; got {sorted(config)}")
+        return cls()
+
+    def _half(self, zoo, column: str) -> np.ndarray:
+        if not isinstance(zoo, Zoo):
+            raise TypeError("the label-noise reference reads a zoo's metrics, not weights")
+        if column not in zoo.metrics.columns:
+            raise KeyError(
+                f"zoo {zoo.name!r} has no {column!r}: the label-noise reference needs the "
+                "half-test-set accuracies that nnenc zoo build records"
+            )
+        return zoo.metrics[column].to_numpy(float)
+
+    def fit(self, train: Zoo, val: Zoo, progress: bool = True) -> pd.DataFrame:
+        started = time.perf_counter()
+        tau = kendall_tau(self._half(val, self.target), self._half(val, self.other_half))
+        seconds = time.perf_counter() - started
+        return pd.DataFrame([{"epoch": 0, "val_kendall_tau": tau, "seconds": seconds}])
+
+    def predict(self, source) -> np.ndarray:
+        return self._half(source, self.other_half)
+
+    def evaluate(self, zoo: Zoo) -> dict[str, float]:
+        return prediction_metrics(self._half(zoo, self.target), self.predict(zoo))
+
+    def save(self, path: str | Path) -> Path:
+        raise NotImplementedError("the label-noise reference has nothing to save")
+
+    def __repr__(self) -> str:
+        return json.dumps({"predictor": self.name})
