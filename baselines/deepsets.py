@@ -21,7 +21,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from nnenc.encoders import EncoderInputError, WeightEncoder, register_encoder, work
+from nnenc.encoders import WeightEncoder, register_encoder, work
 from nnenc.encoders.inputs import ValueEmbedding, sinusoidal
 from nnenc.encoders.set_buckets import SetBuckets
 from nnenc.params import LAYER_KINDS, NetworkParams
@@ -79,13 +79,12 @@ class DeepSets(WeightEncoder):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        self.config = {
-            "hidden": hidden,
-            "out_dim": out_dim,
-            "pooling": pooling,
-            "log_values": log_values,
-        }
-        self.hidden, self.out_dim, self.pooling = hidden, out_dim, pooling
+        self.hidden, self.out_dim, self.pooling, self.log_values = (
+            hidden,
+            out_dim,
+            pooling,
+            log_values,
+        )
         self.embed_value = ValueEmbedding(hidden, log_values)
         self.kind = nn.Embedding(len(LAYER_KINDS), hidden)
         self.role = nn.Embedding(2, hidden)
@@ -95,20 +94,17 @@ class DeepSets(WeightEncoder):
             nn.BatchNorm1d(hidden), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, out_dim)
         )
 
-    def featurize(self, params: NetworkParams) -> ParameterSet:
-        self.check_network(params)
+    def _featurize(self, params: NetworkParams) -> ParameterSet:
         return parameter_set(params)
 
     def fit_inputs(self, features: Sequence[ParameterSet]) -> None:
         self.embed_value.fit(torch.cat([f.values for f in features]))
 
-    def collate(self, features: Sequence[ParameterSet]) -> dict[str, torch.Tensor]:
+    def _collate(self, features: list[ParameterSet]) -> dict[str, torch.Tensor]:
         """Join features into a batch. What an element knows of its place (layer index and
         kind, weight or bias, relative depth) is the same for every element of one
         (network, layer, role) *slot*: the batch gives each element its slot, and each slot its
         place, so the place encodings are computed per slot, not per element."""
-        if not features:
-            raise EncoderInputError("cannot collate an empty list of networks")
         slot, slot_layer, slot_kind, slot_bias, slot_depth, first = [], [], [], [], [], 0
         for f in features:
             n_layers = len(f.layer_kind)

@@ -29,13 +29,14 @@ class FlatNetwork:
     architecture: str
 
 
-def layer_shapes(params: NetworkParams) -> tuple[tuple[int, ...], ...]:
-    """Every weight and bias shape, in order: what fixes the meaning of each coordinate."""
-    shapes = []
-    for layer in params:
-        shapes.append(tuple(layer.weight.shape))
-        shapes.append(() if layer.bias is None else tuple(layer.bias.shape))
-    return tuple(shapes)
+def tensor_shapes(params: NetworkParams) -> tuple[tuple[int, ...], ...]:
+    """Every weight and bias shape, in order (``()`` for a missing bias): what fixes the meaning
+    of each coordinate of :meth:`~nnenc.params.NetworkParams.to_flat`."""
+    return tuple(
+        shape
+        for layer in params.layer_shapes()
+        for shape in (layer.weight, () if layer.bias is None else layer.bias)
+    )
 
 
 @register_encoder
@@ -62,7 +63,7 @@ class FlatMLP(WeightEncoder):
         """Sized for the cnn-small networks the contract checks feed it."""
         from nnenc.testing import network
 
-        shapes = layer_shapes(network("cnn-small", 0))
+        shapes = tensor_shapes(network("cnn-small", 0))
         return {"hidden": [32], "out_dim": 8, "shapes": [list(s) for s in shapes]}
 
     def __init__(
@@ -74,7 +75,6 @@ class FlatMLP(WeightEncoder):
         super().__init__()
         self.hidden, self.out_dim = tuple(hidden), out_dim
         self.shapes = None if shapes is None else tuple(tuple(s) for s in shapes)
-        self.config = {"hidden": list(self.hidden), "out_dim": out_dim, "shapes": None}
         self.mlp: nn.Sequential | None = None
         self.scaler: FeatureScaler | None = None
         if self.shapes is not None:
@@ -82,7 +82,6 @@ class FlatMLP(WeightEncoder):
 
     def _build(self, shapes: tuple[tuple[int, ...], ...]) -> None:
         self.shapes = shapes
-        self.config["shapes"] = [list(s) for s in shapes]
         n = sum(int(torch.Size(s).numel()) if s else 0 for s in shapes)
         self.scaler = FeatureScaler(n)
         widths = [2 * n, *self.hidden]
@@ -91,9 +90,8 @@ class FlatMLP(WeightEncoder):
             layers += [nn.Linear(a, b), nn.GELU()]
         self.mlp = nn.Sequential(*layers, nn.Linear(widths[-1], self.out_dim))
 
-    def featurize(self, params: NetworkParams) -> FlatNetwork:
-        self.check_network(params)
-        shapes = layer_shapes(params)
+    def _featurize(self, params: NetworkParams) -> FlatNetwork:
+        shapes = tensor_shapes(params)
         if self.shapes is not None and shapes != self.shapes:
             raise EncoderInputError(
                 f"network ({params.architecture}) is not the architecture this flat MLP reads: "
@@ -101,12 +99,7 @@ class FlatMLP(WeightEncoder):
                 "parameter vector has one meaning per architecture (use sne, deepsets, statnn or "
                 "gmn across architectures)"
             )
-        parts = []
-        for layer in params:
-            parts.append(layer.weight.reshape(-1))
-            if layer.bias is not None:
-                parts.append(layer.bias.reshape(-1))
-        return FlatNetwork(torch.cat(parts), shapes, params.architecture)
+        return FlatNetwork(params.to_flat(), shapes, params.architecture)
 
     def fit_inputs(self, features: Sequence[FlatNetwork]) -> None:
         """Fix the architecture (if not yet) and standardise each coordinate."""
@@ -127,7 +120,7 @@ class FlatMLP(WeightEncoder):
                 "cross-architecture task"
             )
 
-    def collate(self, features: Sequence[FlatNetwork]) -> dict[str, torch.Tensor]:
+    def _collate(self, features: list[FlatNetwork]) -> dict[str, torch.Tensor]:
         self._check_one_architecture(features)
         if self.shapes is None:
             raise EncoderInputError(

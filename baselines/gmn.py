@@ -60,13 +60,8 @@ class GraphMetanetwork(WeightEncoder):
         log_values: bool = True,
     ):
         super().__init__()
-        self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        self.hidden, self.out_dim, self.edge_dim, self.log_values = (
-            hidden,
-            out_dim,
-            edge_dim,
-            log_values,
-        )
+        self.hidden, self.depth, self.out_dim = hidden, depth, out_dim
+        self.edge_dim, self.log_values = edge_dim, log_values
         per_value = 2 if log_values else 1
         self.register_buffer("scale", torch.ones(()))
         self.embed_node = nn.Linear(len(NODE_FEATURES) * per_value, hidden)
@@ -84,8 +79,7 @@ class GraphMetanetwork(WeightEncoder):
         )
         self.project = nn.Linear(2 * hidden, out_dim)
 
-    def featurize(self, params: NetworkParams) -> Data:
-        self.check_network(params)
+    def _featurize(self, params: NetworkParams) -> Data:
         try:
             return neural_graph(params, self.edge_dim)
         except ValueError as err:
@@ -96,10 +90,8 @@ class GraphMetanetwork(WeightEncoder):
         values = torch.cat([g.edge_attr[g.edge_attr != 0] for g in features])
         self.scale.fill_(value_scale(values))
 
-    def collate(self, features: Sequence[Data]) -> Batch:
-        if not features:
-            raise EncoderInputError("cannot collate an empty list of networks")
-        return Batch.from_data_list(list(features))
+    def _collate(self, features: list[Data]) -> Batch:
+        return Batch.from_data_list(features)
 
     def batch_to(self, batch: Batch, device: torch.device | str) -> Batch:
         return batch.to(device)

@@ -24,7 +24,7 @@ import torch
 from sklearn.ensemble import HistGradientBoostingRegressor
 from torch import nn
 
-from nnenc.encoders import EncoderInputError, WeightEncoder, register_encoder
+from nnenc.encoders import WeightEncoder, register_encoder
 from nnenc.encoders.inputs import FeatureScaler
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.params import NetworkParams
@@ -92,25 +92,21 @@ class StatNN(WeightEncoder):
         super().__init__()
         if front < 0 or back < 0 or front + back == 0:
             raise ValueError(f"need front, back >= 0 and front + back >= 1; got {front}, {back}")
-        self.config = {"front": front, "back": back, "hidden": hidden, "out_dim": out_dim}
-        self.front, self.back, self.out_dim = front, back, out_dim
+        self.front, self.back, self.hidden, self.out_dim = front, back, hidden, out_dim
         n_features = (front + back) * 2 * len(STATISTICS)
         self.scaler = FeatureScaler(n_features)
         self.mlp = nn.Sequential(
             nn.Linear(2 * n_features, hidden), nn.GELU(), nn.Linear(hidden, out_dim)
         )
 
-    def featurize(self, params: NetworkParams) -> torch.Tensor:
-        self.check_network(params)
+    def _featurize(self, params: NetworkParams) -> torch.Tensor:
         return weight_statistics(params, self.front, self.back).float()
 
     def fit_inputs(self, features: Sequence[torch.Tensor]) -> None:
         self.scaler.fit(torch.stack(list(features)))
 
-    def collate(self, features: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
-        if not features:
-            raise EncoderInputError("cannot collate an empty list of networks")
-        return {"statistics": torch.stack(list(features))}
+    def _collate(self, features: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"statistics": torch.stack(features)}
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.mlp(self.scaler(batch["statistics"]))

@@ -41,7 +41,7 @@ def weight_statistics(network: NetworkParams) -> np.ndarray:
 
 def shape_signature(network: NetworkParams) -> str:
     """The layers' weight and bias shapes, in order (what an architecture is, to an encoder)."""
-    return hashlib.sha1(repr(network.layer_shapes()).encode()).hexdigest()[:12]
+    return hashlib.sha1(repr([s.tensors for s in network.layer_shapes()]).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 An :class:`Architecture` is a small, frozen spec. Its ``name`` is the architecture id stored in
 zoos and in :class:`~nnenc.params.NetworkParams`; :func:`get_architecture` resolves it through one
-registry (presets plus whatever a zoo's manifest or the user registers), in the way ``timm``
-creates models by name.
+registry (the presets plus what the user registers with :func:`register_architecture`), in the
+way ``timm`` creates models by name. Zoos do not register: a zoo's networks carry the spec its
+manifest gives (:attr:`~nnenc.params.NetworkParams.spec`), so two zoos may use one name for
+different architectures.
 
 Families:
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from nnenc.layout import FlatLayout
+from nnenc.layout import FlatLayout, LayerShape
 
 if TYPE_CHECKING:
     from torch import nn
@@ -30,16 +32,6 @@ Family = Literal["cnn", "mlp"]
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "selu", "elu", "gelu", "leaky_relu", "linear")
 """The activations a spec's networks can use (their modules: :mod:`nnenc.networks`). Specs are
 torch-free, so reading a zoo's manifest does not import torch."""
-
-
-@dataclass(frozen=True)
-class LayerShape:
-    """Name, kind and tensor shapes (PyTorch layout) of one parametrised layer."""
-
-    name: str
-    kind: str
-    weight: tuple[int, ...]
-    bias: tuple[int, ...] | None
 
 
 @dataclass(frozen=True)
@@ -171,10 +163,11 @@ def architecture_names() -> list[str]:
 
 
 def find_architecture(
-    shapes: list[tuple[tuple[int, ...], tuple[int, ...] | None]],
+    tensors: list[tuple[tuple[int, ...], tuple[int, ...] | None]],
 ) -> Architecture | None:
-    """The first registered architecture whose layers have these (weight, bias) shapes."""
+    """The first registered architecture whose layers have these (weight, bias) shapes (each
+    layer's :attr:`LayerShape.tensors`)."""
     for spec in _REGISTRY.values():
-        if [(s.weight, s.bias) for s in spec.layer_shapes()] == shapes:
+        if [s.tensors for s in spec.layer_shapes()] == list(tensors):
             return spec
     return None

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 
+from nnenc.layout import LayerShape
 from nnenc.params import LAYER_KINDS, Layer, NetworkParams
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """What is needed, beside the values, to rebuild one layer."""
-
-    name: str
-    kind: str
-    weight_shape: tuple[int, ...]
-    bias_shape: tuple[int, ...] | None
-    activation: str | None
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.weight_shape) + self.bias_size
-
-    @property
-    def bias_size(self) -> int:
-        return 0 if self.bias_shape is None else math.prod(self.bias_shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +21,8 @@ class ParamsBatch:
         layer_table: ``(L, 5)`` long, one row per layer of every network:
             ``(network, position in network, kind id, start, stop)``; ``start:stop`` index
             ``values`` and cover the layer's weight then bias. Kind ids index ``LAYER_KINDS``.
-        layer_specs: per network, per layer, the names and shapes needed to split back.
+        layer_specs: per network, per layer, its :class:`~nnenc.layout.LayerShape` (what is
+            needed, beside the values, to split it back).
         architectures: per network, its architecture id.
         metadata: per network, its metadata.
     """
@@ -48,7 +30,7 @@ class ParamsBatch:
     values: torch.Tensor
     network_ptr: torch.Tensor
     layer_table: torch.Tensor
-    layer_specs: tuple[tuple[LayerSpec, ...], ...]
+    layer_specs: tuple[tuple[LayerShape, ...], ...]
     architectures: tuple[str, ...]
     metadata: tuple[Mapping, ...]
 
@@ -61,20 +43,12 @@ class ParamsBatch:
             if len(net) == 0:
                 raise ValueError(f"network {n} ({net.architecture}) has no layers")
             offset = ptr[-1]
-            net_specs = []
-            for position, layer in enumerate(net.layers):
-                spec = LayerSpec(
-                    layer.name,
-                    layer.kind,
-                    tuple(layer.weight.shape),
-                    None if layer.bias is None else tuple(layer.bias.shape),
-                    layer.activation,
-                )
+            net_specs = net.layer_shapes()
+            for position, (layer, spec) in enumerate(zip(net.layers, net_specs, strict=True)):
                 rows.append(
                     (n, position, LAYER_KINDS.index(layer.kind), offset, offset + spec.size)
                 )
                 offset += spec.size
-                net_specs.append(spec)
             flats.append(net.to_flat())
             ptr.append(offset)
             specs.append(tuple(net_specs))
@@ -102,8 +76,8 @@ class ParamsBatch:
             start, stop = int(row[3]), int(row[4])
             chunk = self.values[start:stop]
             n_weight = chunk.numel() - spec.bias_size
-            weight = chunk[:n_weight].reshape(spec.weight_shape)
-            bias = None if spec.bias_shape is None else chunk[n_weight:].reshape(spec.bias_shape)
+            weight = chunk[:n_weight].reshape(spec.weight)
+            bias = None if spec.bias is None else chunk[n_weight:].reshape(spec.bias)
             layers.append(Layer(spec.name, spec.kind, weight, bias, spec.activation))
         return NetworkParams(tuple(layers), self.architectures[i], self.metadata[i])
 

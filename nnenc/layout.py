@@ -13,6 +13,7 @@ Converting a slice to PyTorch layout is the only place that knows about TensorFl
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,34 @@ import pandas as pd
 
 TensorOrder = Literal["torch", "tf"]
 TensorRole = Literal["weight", "bias"]
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """One parametrised layer's name, kind (``conv``, ``linear``, ``norm``) and tensor shapes
+    (PyTorch layout; ``bias`` ``None`` where it has none), and its activation where a network
+    records one: the one description of a layer without its values, for architecture specs,
+    networks and batches alike."""
+
+    name: str
+    kind: str
+    weight: tuple[int, ...]
+    bias: tuple[int, ...] | None
+    activation: str | None = None
+
+    @property
+    def tensors(self) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+        """(weight shape, bias shape): what the layer is, to an encoder."""
+        return self.weight, self.bias
+
+    @property
+    def bias_size(self) -> int:
+        return 0 if self.bias is None else math.prod(self.bias)
+
+    @property
+    def size(self) -> int:
+        """Its parameters: weight and bias."""
+        return math.prod(self.weight) + self.bias_size
 
 
 class LayoutError(ValueError):

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnenc.architectures import get_architecture
-from nnenc.layout import FlatLayout
+from nnenc.architectures import Architecture, get_architecture
+from nnenc.layout import FlatLayout, LayerShape
 
 LayerKind = Literal["conv", "linear", "norm", "embedding", "other"]
 LAYER_KINDS: tuple[str, ...] = ("conv", "linear", "norm", "embedding", "other")
@@ -115,6 +115,9 @@ class NetworkParams:
     layers: tuple[Layer, ...]
     architecture: str = "unknown"
     metadata: Mapping = field(default_factory=dict)
+    spec: Architecture | None = None
+    """The architecture spec the network came with (a zoo gives each network its own zoo's
+    spec); :meth:`to_module` builds it, else the registered architecture of that name."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -135,9 +138,11 @@ class NetworkParams:
         """Read the parametrised leaf modules of ``module`` in registration order.
 
         Only parameters are read (norm layers' running statistics are buffers, not parameters).
-        ``architecture`` defaults to the module's own spec where nnenc built it.
+        ``architecture`` defaults to the module's own spec's name where nnenc built it; the
+        network then carries that spec.
         """
         spec = getattr(module, "architecture", None)
+        spec = spec if isinstance(spec, Architecture) else None
         architecture = architecture or getattr(spec, "name", "unknown")
         activation = activation or getattr(module, "activation_name", None)
         layers = []
@@ -167,7 +172,8 @@ class NetworkParams:
             )
         if not layers:
             raise ValueError(f"{type(module).__name__} has no parametrised layers")
-        return cls(_logits_last(layers), architecture, metadata or {})
+        own = spec if spec is not None and spec.name == architecture else None
+        return cls(_logits_last(layers), architecture, metadata or {}, own)
 
     @classmethod
     def from_state_dict(
@@ -272,22 +278,23 @@ class NetworkParams:
         acts = {layer.activation for layer in self.layers if layer.activation is not None}
         return acts.pop() if len(acts) == 1 else None
 
-    def layer_shapes(self) -> list[tuple[tuple[int, ...], tuple[int, ...] | None]]:
-        """Each layer's (weight shape, bias shape or ``None``), in order: what an architecture
-        is, to an encoder (compared with :func:`~nnenc.architectures.find_architecture`)."""
+    def layer_shapes(self) -> list[LayerShape]:
+        """Each layer's :class:`~nnenc.layout.LayerShape`, in order (their ``tensors`` are what
+        an architecture is, to an encoder: :func:`~nnenc.architectures.find_architecture`)."""
         return [
-            (tuple(la.weight.shape), None if la.bias is None else tuple(la.bias.shape))
+            LayerShape(
+                la.name,
+                la.kind,
+                tuple(la.weight.shape),
+                None if la.bias is None else tuple(la.bias.shape),
+                la.activation,
+            )
             for la in self.layers
         ]
 
     def layout(self) -> FlatLayout:
         """The PyTorch-order layout of :meth:`to_flat` (weight then bias per layer)."""
-        return FlatLayout.weight_then_bias(
-            [
-                (la.name, *shapes)
-                for la, shapes in zip(self.layers, self.layer_shapes(), strict=True)
-            ]
-        )
+        return FlatLayout.weight_then_bias([(s.name, *s.tensors) for s in self.layer_shapes()])
 
     def to_flat(self) -> torch.Tensor:
         """All parameters as one float32 vector, weight then bias per layer (PyTorch order)."""
@@ -314,12 +321,13 @@ class NetworkParams:
         return all(layer.is_finite() for layer in self.layers)
 
     def to_module(self, activation: str | None = None, dropout: float = 0.0) -> nn.Module:
-        """A runnable module (eval mode) of the registered architecture ``self.architecture``.
+        """A runnable module (eval mode) of the network's :attr:`spec` (from its zoo), or of
+        the registered architecture ``self.architecture`` where it has none.
 
         Layers are matched to the architecture's layers by position, so names need not agree
         (a Small CNN Zoo row's ``sequential/conv2d`` fills ``convs.0``); shapes must.
         """
-        spec = get_architecture(self.architecture)
+        spec = self.spec or get_architecture(self.architecture)
         activation = activation or self.activation or "relu"
         expected = spec.layer_shapes()
         if len(expected) != len(self.layers):

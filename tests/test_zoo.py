@@ -88,3 +88,36 @@ def test_index_out_of_range_names_the_size(small_cnn_zoo_dir):
     zoo = load_zoo(small_cnn_zoo_dir)
     with pytest.raises(IndexError, match="has 54 networks"):
         zoo.params(54)
+
+
+def test_two_zoos_with_one_architecture_name_build_their_own_modules(tmp_path):
+    """Two zoos call different architectures "twin": each zoo's networks build its own spec
+    (written to and read back from the native format), the registry is left alone, and the
+    two zoos cannot be joined under one name."""
+    from nnenc.architectures import Architecture, architecture_names
+    from nnenc.params import NetworkParams
+    from nnenc.zoo import write_zoo
+    from nnenc.zoo.assemble import zoo_from_networks
+
+    narrow = Architecture("twin", "cnn", conv_channels=(4,), input_size=8)
+    deep = Architecture("twin", "cnn", conv_channels=(6, 6), hidden=(5,), input_size=8)
+    paths = {}
+    for spec in (narrow, deep):
+        torch.manual_seed(0)
+        networks = [NetworkParams.from_module(spec.build()) for _ in range(2)]
+        rows = [{"model_id": f"m{i}", "run_id": f"r{i}", "epoch": 1, "test_accuracy": 0.5}
+                for i in range(2)]  # fmt: skip
+        zoo = zoo_from_networks(rows, networks, f"zoo-{len(spec.conv_channels)}", "test")
+        paths[spec] = write_zoo(zoo, tmp_path / zoo.name)
+    images = torch.randn(3, 1, 8, 8)
+    for spec, path in paths.items():
+        zoo = load_zoo(path)
+        network = zoo[0]
+        assert network.architecture == "twin" and network.spec == spec
+        module = network.to_module()
+        convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert [c.out_channels for c in convs] == list(spec.conv_channels)
+        assert module(images).shape == (3, 10)
+    assert "twin" not in architecture_names()
+    with pytest.raises(ValueError, match="names another architecture 'twin'"):
+        Zoo.concat([load_zoo(p) for p in paths.values()])

@@ -30,9 +30,14 @@ class WeightEncoder(nn.Module):
     """Base class: ``featurize`` once per network, ``collate`` per batch, ``forward`` to
     ``(B, out_dim)``.
 
-    Subclasses set ``name`` and ``accepts_mixed`` (whether one batch may hold several
-    architectures), store their constructor arguments in ``self.config`` (so the encoder can be
-    rebuilt by :func:`create_encoder`), and set ``out_dim``.
+    The base class owns the contract, as PyG's ``MessagePassing`` owns ``propagate``:
+    :meth:`featurize` checks the network (some layers, finite weights) and calls the
+    subclass's ``_featurize``; :meth:`collate` refuses an empty batch and calls ``_collate``.
+    Subclasses define those two and ``forward``, never ``featurize`` or ``collate`` themselves.
+    They set ``name``, ``accepts_mixed`` (whether one batch may hold several architectures)
+    and ``out_dim``, and store each constructor argument as an attribute of the same name:
+    :attr:`config` is read from them (as scikit-learn's ``get_params``), so the encoder can be
+    rebuilt by :func:`create_encoder`.
     """
 
     name: ClassVar[str] = ""
@@ -47,7 +52,50 @@ class WeightEncoder(nn.Module):
     :class:`~nnenc.predictor.PerformancePredictor` option) -> ``("log", low, high)`` or
     ``("choice", [values])``. Encoders declare their own: learning rate, width and depth."""
     out_dim: int
-    config: dict
+    _OWNED: ClassVar[tuple[str, ...]] = ("featurize", "collate", "config", "check_network")
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        owned = [name for name in cls._OWNED if name in vars(cls)]
+        if owned:
+            raise TypeError(
+                f"{cls.__name__} defines {', '.join(owned)}: WeightEncoder owns these (they run "
+                "the checks every encoder makes); define _featurize(params) and "
+                "_collate(features) instead, and store each constructor argument as an "
+                "attribute of the same name (config is read from them)"
+            )
+
+    @classmethod
+    def options(cls) -> list[str]:
+        """The constructor's keyword arguments (what :attr:`config` holds)."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        return [
+            p.name
+            for p in parameters
+            if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+
+    @property
+    def config(self) -> dict:
+        """The constructor's arguments as this encoder holds them now (tuples as lists, so the
+        config is what its JSON reads back): ``create_encoder(name, **config)`` rebuilds it."""
+        config = {}
+        for key in self.options():
+            try:
+                value = getattr(self, key)
+            except AttributeError:  # not re-raised as one: nn.Module would mask the message
+                raise TypeError(
+                    f"{type(self).__name__} keeps no attribute {key!r} for its constructor "
+                    f"argument {key!r}: store it (self.{key} = {key}); config is read from "
+                    "the attributes named as the arguments"
+                ) from None
+            if isinstance(value, nn.Module | torch.Tensor):
+                raise TypeError(
+                    f"{type(self).__name__}.{key} is a {type(value).__name__}, not the value of "
+                    f"its constructor argument {key!r}: name the module otherwise"
+                )
+            config[key] = _plain(value)
+        return config
 
     @classmethod
     def test_config(cls) -> dict:
@@ -56,10 +104,23 @@ class WeightEncoder(nn.Module):
         return {}
 
     def featurize(self, params: NetworkParams) -> Any:
-        raise NotImplementedError
+        """One network's features (cacheable): the checks every encoder makes
+        (:meth:`check_network`), then the subclass's ``_featurize``."""
+        self.check_network(params)
+        return self._featurize(params)
 
     def collate(self, features: Sequence[Any]) -> Any:
-        raise NotImplementedError
+        """Features of one or more networks joined into a batch (``_collate``)."""
+        features = list(features)
+        if not features:
+            raise EncoderInputError("cannot collate an empty list of networks")
+        return self._collate(features)
+
+    def _featurize(self, params: NetworkParams) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} defines no _featurize(params)")
+
+    def _collate(self, features: list[Any]) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} defines no _collate(features)")
 
     def fit_inputs(self, features: Sequence[Any]) -> None:
         """Fit data-dependent input normalisation on the training set's features (called once by
@@ -90,6 +151,15 @@ class WeightEncoder(nn.Module):
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with tuples as lists, at any depth (a config as JSON reads it back)."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 _REGISTRY: dict[str, type[WeightEncoder]] = {}
@@ -138,13 +208,9 @@ def encoder_class(name: str) -> type[WeightEncoder]:
 def encoder_options(name: str) -> dict[str, object]:
     """The options of encoder ``name`` (its constructor's keyword arguments) and their defaults
     (``inspect.Parameter.empty`` where there is none)."""
-    signature = inspect.signature(encoder_class(name).__init__)
-    return {
-        key: parameter.default
-        for key, parameter in signature.parameters.items()
-        if key != "self"
-        and parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)
-    }
+    cls = encoder_class(name)
+    parameters = inspect.signature(cls.__init__).parameters
+    return {key: parameters[key].default for key in cls.options()}
 
 
 def create_encoder(name: str, **config) -> WeightEncoder:

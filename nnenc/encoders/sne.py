@@ -187,12 +187,16 @@ class SNE(WeightEncoder):
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         if hidden % heads:
             raise ValueError(f"hidden ({hidden}) must be a multiple of heads ({heads})")
-        self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        self.chunk_size = chunk_size
-        self.hidden = hidden
-        self.out_dim = out_dim
-        self.positional = positional
-        self.max_group_elements = max_group_elements
+        self.chunk_size, self.hidden, self.heads, self.out_dim = chunk_size, hidden, heads, out_dim
+        self.chunk_depth, self.layer_depth, self.network_depth = (
+            chunk_depth,
+            layer_depth,
+            network_depth,
+        )
+        self.chunk_set, self.layer_set, self.network_set = chunk_set, layer_set, network_set
+        self.chunk_pool, self.layer_pool, self.network_pool = chunk_pool, layer_pool, network_pool
+        self.positional, self.inducing = positional, inducing
+        self.max_group_elements, self.log_values = max_group_elements, log_values
         self.embed_value = ValueEmbedding(hidden, log_values)
         self.chunk_encoder = SetEncoder(hidden, heads, chunk_depth, chunk_set, chunk_pool, inducing)
         self.layer_encoder = SetEncoder(hidden, heads, layer_depth, layer_set, layer_pool, inducing)
@@ -209,15 +213,12 @@ class SNE(WeightEncoder):
         relative scale of layers and networks, which predicts accuracy, is kept)."""
         self.embed_value.fit(torch.cat([f.values[f.mask] for f in features]))
 
-    def featurize(self, params: NetworkParams) -> ChunkedNetwork:
-        self.check_network(params)
+    def _featurize(self, params: NetworkParams) -> ChunkedNetwork:
         return pad_chunk(params, self.chunk_size)
 
-    def collate(self, features: Sequence[ChunkedNetwork]) -> dict:
+    def _collate(self, features: list[ChunkedNetwork]) -> dict:
         """Join features into a batch, and group its chunks, layers and networks by size
         (:class:`~nnenc.encoders.set_buckets.SetBuckets`) so that every level runs unpadded."""
-        if not features:
-            raise EncoderInputError("cannot collate an empty list of networks")
         layer_offset, chunk_layer, layer_network, layer_index = 0, [], [], []
         for n, f in enumerate(features):
             chunk_layer.append(f.layer + layer_offset if layer_offset else f.layer)

@@ -21,10 +21,10 @@ from nnenc.zoo.zoo import WeightStore, Zoo
 def architecture_id(params: NetworkParams) -> str:
     """A registered architecture's name if the shapes match one, else ``custom-<hash>``."""
     shapes = params.layer_shapes()
-    spec = find_architecture(shapes)
+    spec = find_architecture([s.tensors for s in shapes])
     if spec is not None:
         return spec.name
-    key = repr([(la.name, la.kind, *s) for la, s in zip(params.layers, shapes, strict=True)])
+    key = repr([(s.name, s.kind, *s.tensors) for s in shapes])
     return "custom-" + hashlib.sha1(key.encode()).hexdigest()[:8]
 
 
@@ -38,7 +38,8 @@ def zoo_from_networks(
     """A zoo from one metrics row and one network each; ``architecture``/``row`` are filled in.
 
     Each network's ``architecture`` is kept unless it is ``"unknown"``, in which case
-    :func:`architecture_id` names it.
+    :func:`architecture_id` names it; the networks' specs (:attr:`NetworkParams.spec`) become
+    the zoo's.
     """
     archs = [
         architecture_id(net) if net.architecture == "unknown" else net.architecture
@@ -50,12 +51,16 @@ def zoo_from_networks(
     metrics = pd.DataFrame(list(rows))
     metrics["architecture"] = archs
     metrics["row"] = 0
-    stores = {}
+    stores, specs = {}, {}
     for arch, members in grouped.items():
+        found = {networks[i].spec for i in members} - {None}
+        if len(found) > 1:
+            raise ValueError(f"{source}: networks named {arch!r} carry different specs")
+        specs[arch] = found.pop() if found else None
         layouts = {networks[i].layout() for i in members}
         if len(layouts) != 1:
             raise ValueError(f"{source}: networks named {arch!r} have different layer layouts")
         array = np.stack([networks[i].to_flat().numpy() for i in members]).astype(np.float32)
         stores[arch] = WeightStore.single(layouts.pop(), array, f"{source} ({arch})")
         metrics.loc[members, "row"] = np.arange(len(members))
-    return Zoo(as_fractions(metrics, source), stores, None, name, info)
+    return Zoo(as_fractions(metrics, source), stores, specs, name, info)

@@ -77,8 +77,8 @@ def load_network(path: str | Path, architecture: str = "unknown") -> NetworkPara
             raise
         raise ZooFormatError(path, f"not a network's state_dict: {err}") from err
     if architecture in architecture_names():
-        expected = [(s.weight, s.bias) for s in get_architecture(architecture).layer_shapes()]
-        found = network.layer_shapes()
+        expected = [s.tensors for s in get_architecture(architecture).layer_shapes()]
+        found = [s.tensors for s in network.layer_shapes()]
         if found != expected:
             raise ZooFormatError(
                 path,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from nnenc.architectures import ACTIVATIONS, Architecture, register_architecture
+from nnenc.architectures import ACTIVATIONS, Architecture
 from nnenc.layout import FlatLayout
 from nnenc.zoo.columns import REQUIRED_COLUMNS
 from nnenc.zoo.errors import ZooFormatError
@@ -153,8 +153,10 @@ class Zoo:
         metrics: one row per network; must have :data:`REQUIRED_COLUMNS`. ``architecture`` and
             ``row`` say where the network's flat vector lives.
         stores: per architecture id, its :class:`WeightStore`.
-        architectures: per architecture id, its buildable spec where known (registered, so that
-            :meth:`NetworkParams.to_module` can build it).
+        architectures: per architecture id, its buildable spec where known: each network the
+            zoo gives carries its spec, so :meth:`NetworkParams.to_module` builds this zoo's
+            architecture even where another zoo or the registry uses the name for another one.
+            Nothing is registered globally.
         name: a short name for tables and messages.
         info: free provenance (the manifest's build section, the source format, ...).
 
@@ -188,8 +190,6 @@ class Zoo:
                     f"{bad.iloc[0]} of {arch!r}, which has {n_rows} rows"
                 )
         self._specs = {a: s for a, s in (architectures or {}).items() if s is not None}
-        for spec in self._specs.values():
-            register_architecture(spec)
         self._finite: np.ndarray | None = None
 
     # --- views ------------------------------------------------------------------------------
@@ -232,9 +232,11 @@ class Zoo:
             activation = None
         from nnenc.params import NetworkParams
 
-        return NetworkParams.from_flat(
+        network = NetworkParams.from_flat(
             vector, store.layout, row["architecture"], activation, row.to_dict()
         )
+        spec = self._specs.get(row["architecture"])
+        return network if spec is None else replace(network, spec=spec)
 
     def batch(self, indices: Sequence[int]) -> ParamsBatch:
         from nnenc.batch import ParamsBatch
@@ -295,13 +297,16 @@ class Zoo:
         for zoo in zoos:
             table = zoo.metrics.copy()
             for arch in zoo.architectures:
+                spec = zoo.architecture_spec(arch)
+                if spec is not None and specs.setdefault(arch, spec) != spec:
+                    raise ValueError(
+                        f"zoo {zoo.name!r} names another architecture {arch!r} than the zoos "
+                        "before it (different specs under one name): rename one before joining"
+                    )
                 store = zoo.stores[arch]
                 offset = stores[arch].n_rows if arch in stores else 0
                 stores[arch] = stores[arch].concat(store) if arch in stores else store
                 table.loc[table["architecture"] == arch, "row"] += offset
-                spec = zoo.architecture_spec(arch)
-                if spec is not None:
-                    specs[arch] = spec
             tables.append(table)
         metrics = pd.concat(tables, ignore_index=True)
         if metrics["model_id"].duplicated().any():

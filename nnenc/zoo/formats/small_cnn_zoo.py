@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnenc.architectures import Architecture, find_architecture, register_architecture
+from nnenc.architectures import Architecture, find_architecture
 from nnenc.layout import FlatLayout, LayoutError, TensorSlot, read_layout_csv
 from nnenc.zoo.decoding import read_table
 from nnenc.zoo.errors import ZooFormatError
@@ -68,7 +68,7 @@ def _architecture_for(layout: FlatLayout, source: Path) -> Architecture:
         hidden=tuple(w[0] for w in dense[:-1]),
         kernel_size=convs[0][2],
     )
-    return register_architecture(spec)
+    return spec
 
 
 def _run_ids(metrics: pd.DataFrame) -> pd.Series:
