@@ -64,7 +64,7 @@ def test_the_base_class_owns_featurize_collate_and_config():
     with pytest.raises(TypeError, match=r"Sloppy defines featurize, config: WeightEncoder owns"):
 
         class Sloppy(WeightEncoder):
-            config = {}
+            config = None
 
             def featurize(self, params):
                 return params

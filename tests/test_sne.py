@@ -6,8 +6,8 @@ from sne_reference import reference_forward
 
 from nnenc import NetworkParams, get_architecture
 from nnenc.encoders import create_encoder, work
+from nnenc.encoders.chunks import pad_chunk
 from nnenc.encoders.set_layers import SetEncoder
-from nnenc.encoders.sne import pad_chunk
 
 
 def _network(arch: str = "cnn-small", seed: int = 0) -> NetworkParams:
@@ -53,10 +53,12 @@ def test_padding_does_not_change_the_encoding():
         {"layer_set": "sab"},  # not streamable: padded in bounded groups instead
     ],
 )
-@pytest.mark.parametrize("grad", [False, True])
-def test_processing_chunks_in_small_groups_gives_the_same_encoding(layer_config, grad):
-    """Groups of 3 chunks: in inference every layer of more chunks is streamed through the layer
-    encoder (running softmax); with gradients, chunk groups are concatenated."""
+@pytest.mark.parametrize("stream", [False, True])
+def test_processing_chunks_in_small_groups_gives_the_same_encoding(layer_config, stream):
+    """Groups of 3 chunks: streaming, every layer of more chunks is streamed through the layer
+    encoder (running softmax), from the batch (forward) or from the weights (encode); not
+    streaming, chunk groups are concatenated. With gradients on, so streaming is the explicit
+    switch, not the grad mode."""
     big = _sne(chunk_size=16, **layer_config)
     # a chunk's largest temporary: 16 values x 3 * 16 projections
     small = _sne(chunk_size=16, max_group_elements=16 * 48 * 3, **layer_config)
@@ -64,11 +66,13 @@ def test_processing_chunks_in_small_groups_gives_the_same_encoding(layer_config,
     assert small.chunk_group == 3
     networks = [_network("cnn-small", 0), _network("mlp", 1)]
     batch = small.collate([small.featurize(n) for n in networks])
-    with torch.set_grad_enabled(grad):
-        expected = big.encode(networks)
-        # encode() streams each network from its weights; forward() streams the batch's layers
-        torch.testing.assert_close(small.encode(networks), expected, atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(small(batch), expected, atol=1e-5, rtol=1e-5)
+    expected = big.encode(networks)
+    # encode() streams each network from its weights; forward() streams the batch's layers
+    streamed = small.encode(networks, stream=stream)
+    torch.testing.assert_close(streamed, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(small(batch, stream=stream), expected, atol=1e-5, rtol=1e-5)
+    streamed.sum().backward()  # differentiable either way
+    assert small.project.weight.grad is not None
 
 
 @pytest.mark.parametrize(

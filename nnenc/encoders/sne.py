@@ -25,101 +25,32 @@ spent on padding. In inference, a layer larger than one group is streamed, so me
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import ClassVar
 
 import torch
 from torch import nn
 
 from nnenc.encoders import work
-from nnenc.encoders.base import EncoderInputError, WeightEncoder, register_encoder
+from nnenc.encoders.base import WeightEncoder, register_encoder
+from nnenc.encoders.chunks import (
+    BatchChunks,
+    ChunkedNetwork,
+    Chunks,
+    ChunkSource,
+    WeightChunks,
+    chunk_buckets,
+    chunk_lengths,
+    chunks_per_unit,
+    join,
+    pad_chunk,
+)
 from nnenc.encoders.inputs import ValueEmbedding, sinusoidal
 from nnenc.encoders.set_buckets import SetBuckets
 from nnenc.encoders.set_layers import SetEncoder
 from nnenc.encoders.work import WorkLayout
-from nnenc.params import LAYER_KINDS, Layer, NetworkParams
-
-READABLE_KINDS = ("conv", "linear", "norm")
-
-
-@dataclass(frozen=True)
-class ChunkedNetwork:
-    """A network cut into chunks (the SNE feature of one network).
-
-    Attributes:
-        values: ``(C, chunk_size)`` float32, padding zeroed.
-        mask: ``(C, chunk_size)`` bool, True for real parameters.
-        layer: ``(C,)`` long, the layer each chunk belongs to.
-        unit: ``(C,)`` long, the output unit (neuron / channel) of the chunk in its layer.
-        piece: ``(C,)`` long, which piece of the unit's row the chunk is.
-        layer_kind: ``(L,)`` long, kind id (index in ``LAYER_KINDS``) per layer.
-    """
-
-    values: torch.Tensor
-    mask: torch.Tensor
-    layer: torch.Tensor
-    unit: torch.Tensor
-    piece: torch.Tensor
-    layer_kind: torch.Tensor
-
-
-def chunks_per_unit(layer: Layer, chunk_size: int) -> int:
-    """Chunks one output unit's row (its weights, then its bias) is cut into."""
-    return math.ceil((layer.weight[0].numel() + (layer.bias is not None)) / chunk_size)
-
-
-def pad_chunk(params: NetworkParams, chunk_size: int) -> ChunkedNetwork:
-    """Cut every layer of ``params`` into chunks of ``chunk_size`` scalars, per output unit."""
-    values, masks, layers, units, pieces, kinds = [], [], [], [], [], []
-    for index, layer in enumerate(params):
-        if layer.kind not in READABLE_KINDS:
-            raise EncoderInputError(
-                f"network ({params.architecture}): layer {layer.name!r} is of kind "
-                f"{layer.kind!r}; SNE reads {', '.join(READABLE_KINDS)} layers"
-            )
-        rows = layer.weight.reshape(layer.out_units, -1)
-        if layer.bias is not None:
-            rows = torch.cat([rows, layer.bias.reshape(-1, 1)], dim=1)
-        n_units, width = rows.shape
-        n_pieces = chunks_per_unit(layer, chunk_size)
-        padded = torch.zeros(n_units, n_pieces * chunk_size)
-        padded[:, :width] = rows
-        mask = torch.zeros(n_units, n_pieces * chunk_size, dtype=torch.bool)
-        mask[:, :width] = True
-        values.append(padded.view(-1, chunk_size))
-        masks.append(mask.view(-1, chunk_size))
-        layers.append(torch.full((n_units * n_pieces,), index))
-        units.append(torch.arange(n_units).repeat_interleave(n_pieces))
-        pieces.append(torch.arange(n_pieces).repeat(n_units))
-        kinds.append(LAYER_KINDS.index(layer.kind))
-    return ChunkedNetwork(
-        torch.cat(values),
-        torch.cat(masks),
-        torch.cat(layers),
-        torch.cat(units),
-        torch.cat(pieces),
-        torch.tensor(kinds),
-    )
-
-
-def _join(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``torch.cat``, without the copy for one tensor (one huge network is not duplicated)."""
-    return tensors[0] if len(tensors) == 1 else torch.cat(list(tensors))
-
-
-def chunk_lengths(mask: torch.Tensor) -> torch.Tensor:
-    """``(C, chunk_size)`` masks -> ``(C,)`` real parameters per chunk; a mask that is not a
-    prefix (real values first, then padding, as :func:`pad_chunk` lays them out) is refused."""
-    lengths = mask.sum(1)
-    prefix = torch.arange(mask.shape[1]) < lengths[:, None]
-    if not torch.equal(prefix, mask):
-        raise EncoderInputError(
-            "chunk masks must mark a prefix of each chunk (real values first, then padding), "
-            "as pad_chunk lays them out"
-        )
-    return lengths
+from nnenc.params import LAYER_KINDS, NetworkParams
 
 
 @register_encoder
@@ -226,19 +157,19 @@ class SNE(WeightEncoder):
             layer_network.append(torch.full((n_layers,), n))
             layer_index.append(torch.arange(n_layers))
             layer_offset += n_layers
-        values = _join([f.values for f in features])
-        lengths = chunk_lengths(_join([f.mask for f in features]))
-        chunk_layer = _join(chunk_layer)
-        layer_network = _join(layer_network)
+        values = join([f.values for f in features])
+        lengths = chunk_lengths(join([f.mask for f in features]))
+        chunk_layer = join(chunk_layer)
+        layer_network = join(layer_network)
         return {
             "values": values,
             "lengths": lengths,
             "chunk_layer": chunk_layer,
-            "unit": _join([f.unit for f in features]),
-            "piece": _join([f.piece for f in features]),
-            "layer_kind": _join([f.layer_kind for f in features]),
+            "unit": join([f.unit for f in features]),
+            "piece": join([f.piece for f in features]),
+            "layer_kind": join([f.layer_kind for f in features]),
             "layer_network": layer_network,
-            "layer_index": _join(layer_index),
+            "layer_index": join(layer_index),
             "chunk_buckets": self.chunk_buckets(lengths, torch.arange(len(lengths))),
             "layer_buckets": SetBuckets.of(torch.bincount(chunk_layer, minlength=layer_offset)),
             "network_buckets": SetBuckets.of(torch.bincount(layer_network)),
@@ -247,7 +178,7 @@ class SNE(WeightEncoder):
     def chunk_buckets(self, lengths: torch.Tensor, chunks: torch.Tensor) -> SetBuckets:
         """The chunks ``chunks`` of a batch, of ``lengths`` real values each, as sets of their
         values (rows of the batch's flattened ``values``)."""
-        return SetBuckets.of(lengths, chunks * self.chunk_size)
+        return chunk_buckets(lengths, chunks, self.chunk_size)
 
     def work_layout(self) -> WorkLayout:
         """How this encoder's sets run on its device (:mod:`nnenc.encoders.work`), with
@@ -264,80 +195,61 @@ class SNE(WeightEncoder):
         size = self.chunk_encoder.temporary_elements(self.chunk_size)
         return self.work_layout().sets_per_group(size)
 
-    def encode_chunks(self, values: torch.Tensor, buckets: SetBuckets) -> torch.Tensor:
-        """Chunk encodings ``(C, hidden)`` of the chunks ``buckets`` indexes in the padded
-        ``values`` ``(C_batch, chunk_size)``: a chunk length at a time, in device-sized groups."""
-        return buckets.encode(
-            lambda chunk_values: self.chunk_encoder(self.embed_value(chunk_values)),
-            values.view(-1),
+    def layer_inputs(self, chunks: Chunks) -> torch.Tensor:
+        """The layer level's inputs ``(n, hidden)`` for some chunks: their encodings plus the
+        positional encodings of each chunk's place, layer index and layer type, projected."""
+        encoded = chunks.buckets.encode(
+            lambda values: self.chunk_encoder(self.embed_value(values)),
+            chunks.values.view(-1),
             temporary_elements=self.chunk_encoder.temporary_elements,
             layout=self.work_layout(),
         )
-
-    def layer_inputs(self, batch: dict, chunks: torch.Tensor | None = None) -> torch.Tensor:
-        """The layer level's inputs for the batch's chunks ``chunks`` (default all, in order):
-        chunk encodings plus the positional encodings of each chunk's place, layer index and
-        layer type, projected."""
-        if chunks is None:
-            rows: slice | torch.Tensor = slice(None)
-            buckets = batch["chunk_buckets"]
-        else:
-            rows = chunks
-            buckets = self.chunk_buckets(batch["lengths"][chunks], chunks)
-        encoded = self.encode_chunks(batch["values"], buckets)
         if self.positional:
-            layer_of_chunk = batch["chunk_layer"][rows]
             encoded = (
                 encoded
-                + sinusoidal(batch["unit"][rows], self.hidden)
-                + sinusoidal(batch["piece"][rows], self.hidden)
-                + sinusoidal(batch["layer_index"][layer_of_chunk], self.hidden)
-                + self.kind_embedding(batch["layer_kind"][layer_of_chunk])
+                + sinusoidal(chunks.unit, self.hidden)
+                + sinusoidal(chunks.piece, self.hidden)
+                + sinusoidal(chunks.layer_index, self.hidden)
+                + self.kind_embedding(chunks.layer_kind)
             )
         return self.to_layer(encoded)
 
-    def encode_layers(self, batch: dict) -> torch.Tensor:
-        """``(n_layers, hidden)`` layer encodings of a collated batch.
+    def encode_layers(self, source: ChunkSource, stream: bool) -> torch.Tensor:
+        """``(n_layers, hidden)`` encodings of every layer ``source`` holds: the one loop over
+        layers, whatever the chunks come from (a collated batch or a network's weights).
 
-        In inference, a layer of more chunks than one chunk group is streamed: its chunks are
-        encoded group by group into the layer encoder (:meth:`SetEncoder.encode_groups`), so
-        memory does not grow with the layer (the chunk level runs once per pass: twice with the
-        default one ISAB block). Other layers go through a layer size at a time.
+        Layers that fit in one chunk group go through the layer encoder together, a layer size
+        at a time. With ``stream`` (and a layer encoder that streams), a larger layer is
+        streamed instead: its chunks are made and encoded a group of output units at a time
+        (:meth:`SetEncoder.encode_groups`), so memory does not grow with the layer (the chunk
+        level runs once per pass: twice with the default one ISAB block).
         """
-        chunk_layer = batch["chunk_layer"]
-        n_layers = len(batch["layer_kind"])
-        counts = torch.bincount(chunk_layer, minlength=n_layers)
+        counts = source.chunk_counts()
         group = self.chunk_group
         streamed = counts > group
+        if not (stream and self.layer_encoder.streams and streamed.any()):
+            streamed = torch.zeros_like(streamed)
+        whole = ~streamed
         layout = self.work_layout()
         size_of = self.layer_encoder.temporary_elements
-        if torch.is_grad_enabled() or not self.layer_encoder.streams or not streamed.any():
-            return batch["layer_buckets"].encode(
-                self.layer_encoder,
-                self.layer_inputs(batch),
-                temporary_elements=size_of,
-                layout=layout,
+        if not streamed.any():
+            inputs = self.layer_inputs(source.layers(whole))
+            return source.layer_buckets().encode(
+                self.layer_encoder, inputs, temporary_elements=size_of, layout=layout
             )
-        out = batch["values"].new_empty(n_layers, self.hidden)
-        whole = ~streamed
+        out = source.new_empty(len(counts), self.hidden)
         if whole.any():
-            chunks = whole[chunk_layer].nonzero().squeeze(1)
-            buckets = SetBuckets.of(counts[whole])
-            out[whole] = buckets.encode(
-                self.layer_encoder,
-                self.layer_inputs(batch, chunks),
-                temporary_elements=size_of,
-                layout=layout,
+            inputs = self.layer_inputs(source.layers(whole))
+            out[whole] = SetBuckets.of(counts[whole]).encode(
+                self.layer_encoder, inputs, temporary_elements=size_of, layout=layout
             )
-        starts = (torch.cumsum(counts, 0) - counts).tolist()
-        device = chunk_layer.device
         for layer in streamed.nonzero().flatten().tolist():
-            first, last = starts[layer], starts[layer] + int(counts[layer])
+            units, per_unit = source.units(layer)
+            step = max(1, group // per_unit)
 
-            def groups(first=first, last=last):
-                for start in range(first, last, group):
-                    chunks = torch.arange(start, min(start + group, last), device=device)
-                    yield self.layer_inputs(batch, chunks)
+            def groups(layer=layer, units=units, step=step):
+                for first in range(0, units, step):
+                    yield self.layer_inputs(source.units_of(layer, first, min(first + step, units)))
 
             out[layer] = self.layer_encoder.encode_groups(groups)
         return out
@@ -360,69 +272,40 @@ class SNE(WeightEncoder):
         )
         return self.project(encoded)
 
-    def forward(self, batch: dict) -> torch.Tensor:
-        """A collated batch -> ``(B, out_dim)``."""
-        return self.encode_networks(
-            self.encode_layers(batch),
-            batch["layer_index"],
-            batch["layer_kind"],
-            batch["network_buckets"],
-        )
+    def _encode(self, source: ChunkSource, stream: bool | None) -> torch.Tensor:
+        stream = not self.training if stream is None else stream
+        index, kind, networks = source.network_sets()
+        return self.encode_networks(self.encode_layers(source, stream), index, kind, networks)
 
-    def _streams(self, params: NetworkParams) -> bool:
-        """Whether :meth:`encode` streams ``params``: in inference, a network with a layer of
-        more chunks than one chunk group."""
-        if torch.is_grad_enabled() or not self.layer_encoder.streams:
-            return False
-        return any(
-            layer.out_units * chunks_per_unit(layer, self.chunk_size) > self.chunk_group
-            for layer in params
-        )
+    def forward(self, batch: dict, stream: bool | None = None) -> torch.Tensor:
+        """A collated batch -> ``(B, out_dim)``. ``stream``: stream layers larger than a chunk
+        group (:meth:`encode_layers`); default: in eval mode, not in training mode. Either way
+        the encodings are the same, up to float rounding."""
+        return self._encode(BatchChunks(batch, self.chunk_size), stream)
 
-    def encode(self, networks: Sequence[NetworkParams]) -> torch.Tensor:
-        """Featurize, collate and encode; in inference, a network with a layer larger than one
-        chunk group is encoded straight from its weights (:meth:`encode_streaming`)."""
-        streamed = {i: self.encode_streaming(n) for i, n in enumerate(networks) if self._streams(n)}
-        rest = [i for i in range(len(networks)) if i not in streamed]
+    def encode(self, networks: Sequence[NetworkParams], stream: bool | None = None) -> torch.Tensor:
+        """Featurize, collate and encode; a network with a layer larger than a chunk group is,
+        when streaming (default: in eval mode), encoded straight from its weights, never
+        chunked whole (:meth:`encode_streaming`)."""
+        stream = not self.training if stream is None else stream
+        large = {i for i, n in enumerate(networks) if stream and self._has_large_layer(n)}
+        encoded = {i: self.encode_streaming(networks[i]) for i in large}
+        rest = [i for i in range(len(networks)) if i not in large]
         if rest:
-            encoded = super().encode([networks[i] for i in rest])
-            streamed.update(zip(rest, encoded, strict=True))
-        return torch.stack([streamed[i] for i in range(len(networks))])
+            batch = super().encode([networks[i] for i in rest])
+            encoded.update(zip(rest, batch, strict=True))
+        return torch.stack([encoded[i] for i in range(len(networks))])
 
-    @torch.no_grad()
+    def _has_large_layer(self, params: NetworkParams) -> bool:
+        group = self.chunk_group
+        return self.layer_encoder.streams and any(
+            layer.out_units * chunks_per_unit(layer, self.chunk_size) > group for layer in params
+        )
+
     def encode_streaming(self, params: NetworkParams) -> torch.Tensor:
-        """One network -> ``(out_dim,)``, in memory bounded by a chunk group beside the weights.
-
-        Each layer is cut into chunks a group of output units at a time and streamed through the
-        layer encoder (:meth:`SetEncoder.encode_groups`); the network is never chunked whole.
-        Equal to :meth:`forward` on the featurized network.
-        """
+        """One network -> ``(out_dim,)``, its chunks made from its weights a group of units at a
+        time (:class:`WeightChunks`): memory bounded by a chunk group beside the weights. The
+        same loop over layers as :meth:`forward`, fed from the weights."""
         self.check_network(params)
         device = next(self.parameters()).device
-        group = self.chunk_group
-        vectors = []
-        for index, layer in enumerate(params):
-            units = max(1, group // chunks_per_unit(layer, self.chunk_size))
-
-            def groups(index=index, layer=layer, units=units):
-                for first in range(0, layer.out_units, units):
-                    part = replace(
-                        layer,
-                        weight=layer.weight[first : first + units],
-                        bias=None if layer.bias is None else layer.bias[first : first + units],
-                    )
-                    chunks = pad_chunk(NetworkParams((part,), params.architecture), self.chunk_size)
-                    batch = self.collate([chunks])
-                    batch["unit"] = chunks.unit + first
-                    batch["layer_index"] = torch.tensor([index])
-                    yield self.layer_inputs(self.batch_to(batch, device))
-
-            vectors.append(self.layer_encoder.encode_groups(groups))
-        n_layers = len(params)
-        kinds = torch.tensor([LAYER_KINDS.index(layer.kind) for layer in params], device=device)
-        return self.encode_networks(
-            torch.stack(vectors),
-            torch.arange(n_layers, device=device),
-            kinds,
-            SetBuckets.of(torch.tensor([n_layers])).to(device),
-        )[0]
+        return self._encode(WeightChunks(params, self.chunk_size, device), stream=True)[0]
