@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import time
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,53 +23,33 @@ from nnenc.encoders.base import create_encoder, encoder_class, encoder_names
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.prediction import ROLES, Predictor
 from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor, training_precision
+from nnenc.registry import Registry
 from nnenc.zoo.zoo import Zoo
 
-_REGISTRY: dict[str, type] = {}
-_ENTRY_POINTS_LOADED = False
+PREDICTORS = Registry("predictor", "nnenc.predictors", before_loading=encoder_names)
+"""Predictors other than an encoder plus a head. Loading the entry points loads the encoders'
+first: a package's encoders and predictors often share modules."""
 
 
 def register_predictor(cls: type) -> type:
     """Class decorator: make ``cls`` (a :class:`~nnenc.prediction.Predictor` with a ``name``,
     a ``role`` and ``from_settings``) creatable by :func:`create_predictor`."""
-    name = getattr(cls, "name", "")
-    if not name:
+    if not getattr(cls, "name", ""):
         raise ValueError(f"{cls.__name__} has no name")
     if getattr(cls, "role", None) not in ROLES:
         raise ValueError(f"{cls.__name__}.role must be one of {ROLES}")
     if not callable(getattr(cls, "from_settings", None)):
         raise ValueError(f"{cls.__name__} has no from_settings(config, training, seed, device)")
-    known = _REGISTRY.get(name)
-    if known is not None and known is not cls:
-        raise ValueError(f"predictor name {name!r} is taken by {known.__module__}.{known.__name__}")
-    _REGISTRY[name] = cls
-    return cls
-
-
-def _load_entry_points() -> None:
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    encoder_names()  # a package's encoders and predictors often share modules
-    for entry in entry_points(group="nnenc.predictors"):
-        entry.load()
-
-
-def _registered(name: str) -> type | None:
-    if name not in _REGISTRY:
-        _load_entry_points()
-    return _REGISTRY.get(name)
+    return PREDICTORS.add(cls.name, cls)
 
 
 def predictor_names() -> list[str]:
     """Every name :func:`create_predictor` takes: the encoders' and the registered ones'."""
-    _load_entry_points()
-    return sorted({*encoder_names(), *_REGISTRY})
+    return sorted({*encoder_names(), *PREDICTORS.names()})
 
 
 def _check_name(name: str) -> type | None:
-    cls = _registered(name)
+    cls = PREDICTORS.find(name)
     if cls is None and name not in encoder_names():
         raise KeyError(f"unknown predictor {name!r}; known: {', '.join(predictor_names())}")
     return cls

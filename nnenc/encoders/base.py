@@ -13,13 +13,13 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Callable, Sequence
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from nnenc.params import NetworkParams
+from nnenc.registry import Registry
 
 
 class EncoderInputError(ValueError):
@@ -162,47 +162,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_REGISTRY: dict[str, type[WeightEncoder]] = {}
-_ENTRY_POINTS_LOADED = False
+ENCODERS = Registry("encoder", "nnenc.encoders")
+"""Packages (baselines/ included) register encoders through the ``nnenc.encoders`` entry-point
+group in their metadata, e.g. ``[project.entry-points."nnenc.encoders"] mlp =
+"baselines.flat_mlp:FlatMLP"``."""
 
 
 def register_encoder(cls: type[WeightEncoder]) -> type[WeightEncoder]:
     """Class decorator: make ``cls`` creatable as ``create_encoder(cls.name)``."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    known = _REGISTRY.get(cls.name)
-    if known is not None and known is not cls:
-        raise ValueError(
-            f"encoder name {cls.name!r} is taken by {known.__module__}.{known.__name__}"
-        )
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def _load_entry_points() -> None:
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    # Packages (baselines/ included) register encoders through this group in their metadata,
-    # e.g. [project.entry-points."nnenc.encoders"] mlp = "baselines.mlp:FlatMLP".
-    for entry in entry_points(group="nnenc.encoders"):
-        entry.load()
+    return ENCODERS.add(cls.name, cls)
 
 
 def encoder_names() -> list[str]:
-    _load_entry_points()
-    return sorted(_REGISTRY)
+    return ENCODERS.names()
 
 
 def encoder_class(name: str) -> type[WeightEncoder]:
     """The class registered as ``name``."""
-    if name not in _REGISTRY:  # other packages' encoders are imported only when asked for
-        _load_entry_points()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown encoder {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+    return ENCODERS.get(name)
 
 
 def encoder_options(name: str) -> dict[str, object]:
