@@ -66,24 +66,28 @@ def _checkpoint_list(text: str) -> tuple[int, ...]:
         ) from None
 
 
-def _read_space(path: str) -> dict:
-    """A hyperparameter space from a JSON or YAML file."""
+def _read_space(path: str, what: str = "hyperparameter space") -> dict:
+    """A space (hyperparameters or architectures) from a JSON or YAML file."""
     import yaml
 
     with open(path) as handle:
         spec = yaml.safe_load(handle)
     if not isinstance(spec, dict):
-        raise ValueError(f"{path}: a hyperparameter space is a mapping of names to choices/ranges")
+        raise ValueError(f"{path}: a {what} is a mapping of names to choices/ranges")
     return spec
 
 
 def _zoo_build(args: argparse.Namespace) -> int:
     from nnenc.builder.build import BuildConfig, build_zoo
 
+    if (args.arch is None) == (args.arch_space is None):
+        raise ValueError("give --arch (one architecture) or --arch-space (a mixed zoo), not both")
+    arch_space = _read_space(args.arch_space, "architecture space") if args.arch_space else None
     config = BuildConfig.from_dict(
         dict(
             dataset=args.dataset,
-            architecture=args.arch,
+            architecture=args.arch or "mixed",
+            architecture_space=arch_space,
             runs=args.runs,
             epochs=args.epochs,
             checkpoints=args.checkpoints,
@@ -133,7 +137,13 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
         help="train many small networks and write them as a zoo (resumes an interrupted build)",
     )
     build.add_argument("--dataset", required=True, help="mnist, digits, shapes, gratings, ...")
-    build.add_argument("--arch", required=True, help="cnn-small, cnn-dense, mlp, ...")
+    build.add_argument("--arch", help="one architecture: cnn-small, cnn-dense, mlp, ...")
+    build.add_argument(
+        "--arch-space",
+        metavar="SPACE.yaml",
+        help="a mixed zoo: the architecture space its architectures are drawn from (see "
+        "nnenc.builder.architecture_space; give this or --arch)",
+    )
     build.add_argument("--runs", type=int, required=True, help="training runs (networks)")
     build.add_argument("--epochs", type=int, required=True, help="training epochs per network")
     build.add_argument("--out", required=True, help="the zoo folder to write (or resume)")

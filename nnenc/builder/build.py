@@ -1,8 +1,10 @@
 """Building a zoo: sample runs, plan shards, train them in worker processes or Ray tasks, and
 write each finished shard atomically into a native zoo.
 
-A shard is one chunk of runs trained together (same activation and optimiser; runs sorted by
-train fraction so chunks step together). The plan depends only on the :class:`BuildConfig`, and
+A shard is one chunk of runs trained together (same architecture, activation and optimiser;
+runs sorted by train fraction so chunks step together). A mixed zoo (``architecture="mixed"``
+with an :class:`~nnenc.builder.architecture_space.ArchitectureSpace`) draws its architectures
+first and spreads the runs over them evenly, so runs of one architecture still train stacked. The plan depends only on the :class:`BuildConfig`, and
 each shard's result only on its runs and seeds, so the same config gives the same bytes, and a
 build interrupted at any point (even by SIGKILL) resumes by training only the shards not yet on
 disk.
@@ -19,7 +21,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from nnenc.architectures import architecture_names, get_architecture
+from nnenc.architectures import Architecture, architecture_names, get_architecture
+from nnenc.builder.architecture_space import ArchitectureSpace
 from nnenc.builder.hyperparameters import HyperparameterSpace
 from nnenc.builder.training import train_chunk
 from nnenc.datasets import dataset_names, get_dataset
@@ -28,6 +31,7 @@ from nnenc.tasks import run_tasks
 from nnenc.version import package_version
 from nnenc.zoo.native import ZooWriter
 
+MIXED = "mixed"
 CHUNK_KEYS = ("activation", "optimizer")
 """Runs in one chunk share these (the same code path). Train fractions may differ: a chunk
 steps only the networks still in their epoch (see ``train_chunk``); runs are sorted by train
@@ -36,7 +40,10 @@ fraction before cutting, so a chunk's fractions are close."""
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """Everything that decides a zoo's contents (and nothing that only decides speed)."""
+    """Everything that decides a zoo's contents (and nothing that only decides speed).
+
+    ``architecture``: a registered architecture's name, or ``"mixed"`` with
+    ``architecture_space`` (see :mod:`nnenc.builder.architecture_space`)."""
 
     dataset: str
     architecture: str
@@ -49,6 +56,18 @@ class BuildConfig:
     resolution: int = 28
     data_root: str | None = None
     space: HyperparameterSpace = field(default_factory=HyperparameterSpace)
+    architecture_space: ArchitectureSpace | None = None
+
+    @property
+    def mixed(self) -> bool:
+        return self.architecture == MIXED
+
+    def specs(self, num_classes: int = 10) -> list[Architecture]:
+        """The architectures the build trains: the named one, or a mixed zoo's draws (the same
+        for the same seed)."""
+        if not self.mixed:
+            return [get_architecture(self.architecture)]
+        return self.architecture_space.sample(self.seed, self.resolution, 1, num_classes)
 
     def __post_init__(self) -> None:
         if self.checkpoints is None:
@@ -61,10 +80,15 @@ class BuildConfig:
             raise ValueError(
                 f"unknown dataset {self.dataset!r}; valid: {', '.join(dataset_names())}"
             )
-        if self.architecture not in architecture_names():
+        if self.mixed != (self.architecture_space is not None):
+            raise ValueError(
+                "a mixed build (architecture 'mixed') needs an architecture space, and an "
+                "architecture space needs architecture 'mixed'"
+            )
+        if not self.mixed and self.architecture not in architecture_names():
             raise ValueError(
                 f"unknown architecture {self.architecture!r}; valid: "
-                f"{', '.join(architecture_names())}"
+                f"{', '.join(architecture_names())}, or 'mixed' with an architecture space"
             )
         problems = []
         if self.runs < 1:
@@ -81,7 +105,10 @@ class BuildConfig:
         if outside or not self.checkpoints:
             problems.append(f"checkpoints must lie in 0..{self.epochs}, got {self.checkpoints}")
         try:
-            get_architecture(self.architecture).check_resolution(self.resolution)
+            if self.mixed:
+                self.architecture_space.validate(self.resolution)
+            else:
+                get_architecture(self.architecture).check_resolution(self.resolution)
         except ValueError as err:
             problems.append(str(err))
         if problems:
@@ -94,12 +121,18 @@ class BuildConfig:
         """The inverse of :meth:`to_dict`; a missing or ``None`` ``space`` means the default."""
         space = spec.get("space")
         space = HyperparameterSpace() if space is None else HyperparameterSpace.from_dict(space)
-        return cls(**{**spec, "space": space})
+        mixed = spec.get("architecture_space")
+        mixed = None if mixed is None else ArchitectureSpace.from_dict(mixed)
+        return cls(**{**spec, "space": space, "architecture_space": mixed})
 
     def to_dict(self) -> dict:
         spec = asdict(self)
         spec["checkpoints"] = list(self.checkpoints)
         spec["space"] = self.space.to_dict()
+        if self.architecture_space is None:
+            spec.pop("architecture_space")  # single-architecture builds keep their old config
+        else:
+            spec["architecture_space"] = self.architecture_space.to_dict()
         return spec
 
 
@@ -128,12 +161,19 @@ class Shard:
     runs: pd.DataFrame
 
 
-def plan_shards(config: BuildConfig) -> list[Shard]:
-    """Runs sampled from the space, grouped by :data:`CHUNK_KEYS`, each group cut into the
-    fewest chunks of at most ``chunk_size`` runs, of near-equal size."""
+def plan_shards(config: BuildConfig, architectures: list[str] | None = None) -> list[Shard]:
+    """Runs sampled from the space, grouped by :data:`CHUNK_KEYS` (and architecture, in a mixed
+    build: ``architectures`` names them, and the runs are spread over them evenly), each group
+    cut into the fewest chunks of at most ``chunk_size`` runs, of near-equal size."""
     runs = config.space.sample(config.runs, config.seed)
+    keys = list(CHUNK_KEYS)
+    if config.mixed:
+        names = np.array(architectures or [a.name for a in config.specs()])
+        spread = np.random.default_rng(config.seed + 1).permutation(config.runs) % len(names)
+        runs["architecture"] = names[spread]
+        keys.append("architecture")
     shards = []
-    for _, group in runs.groupby(list(CHUNK_KEYS), sort=True):
+    for _, group in runs.groupby(keys, sort=True):
         pieces = -(-len(group) // config.chunk_size)
         ordered = group.sort_values(["train_fraction", "run_index"], kind="stable")
         for chunk in np.array_split(ordered.to_numpy(), pieces):
@@ -144,7 +184,7 @@ def plan_shards(config: BuildConfig) -> list[Shard]:
 
 def train_shard(
     config_dict: dict, shard_id: str, runs: pd.DataFrame, device: str = "cpu", threads: int = 1
-) -> tuple[str, pd.DataFrame, np.ndarray]:
+) -> tuple[str, pd.DataFrame, dict[str, np.ndarray]]:
     """Train one shard; returns its metrics (with the zoo's columns) and weights.
 
     Sets this process's torch thread count to ``threads`` (workers are processes of their own).
@@ -152,7 +192,12 @@ def train_shard(
     torch.set_num_threads(threads)
     config = BuildConfig.from_dict(config_dict)
     data = get_dataset(config.dataset, config.data_root, config.resolution)
-    architecture = get_architecture(config.architecture)
+    specs = {a.name: a for a in config.specs(data.num_classes)}
+    if config.mixed:
+        architecture = specs[runs["architecture"].iloc[0]]
+        runs = runs.drop(columns="architecture")
+    else:
+        architecture = specs[config.architecture]
     table, weights = train_chunk(
         architecture,
         runs,
@@ -171,12 +216,12 @@ def train_shard(
         [f"run{r:06d}-e{e:03d}" for r, e in zip(table["run_index"], table["epoch"], strict=True)],
     )
     table.insert(1, "run_id", [f"run{r:06d}" for r in table["run_index"]])
-    table.insert(2, "architecture", config.architecture)
+    table.insert(2, "architecture", architecture.name)
     table.insert(3, "row", np.arange(len(table)))
     table["dataset"] = config.dataset
     table["finite"] = finite
     table["status"] = np.where(finite, "ok", "diverged")
-    return shard_id, table, weights
+    return shard_id, table, {architecture.name: weights}
 
 
 def build_zoo(
@@ -202,16 +247,14 @@ def build_zoo(
         raise ValueError("--device cuda: no CUDA device is available here")
     config = with_precision(config, device, out)
     data = get_dataset(config.dataset, config.data_root, config.resolution)
-    architecture = get_architecture(config.architecture)
+    specs = {a.name: a for a in config.specs(data.num_classes)}
     build = {
         "config": config.to_dict(),
         "dataset": data.describe(),
         "nnenc_version": package_version(),
     }
-    with ZooWriter(
-        out, f"{config.dataset}-{config.architecture}", {architecture.name: architecture}, build
-    ) as writer:
-        shards = plan_shards(config)
+    with ZooWriter(out, f"{config.dataset}-{config.architecture}", specs, build) as writer:
+        shards = plan_shards(config, list(specs))
         finished = set(writer.finished_shards())
         todo = [s for s in shards if s.id not in finished]
         done_runs = sum(len(s.runs) for s in shards if s.id in finished)
@@ -234,7 +277,7 @@ def build_zoo(
             num_gpus=1 if device == "cuda" else 0,
         )
         for shard_id, table, weights in results:
-            writer.write_shard(shard_id, table, {architecture.name: weights})
+            writer.write_shard(shard_id, table, weights)
             runs = table["run_id"].nunique()
             trained += runs
             bar.update(runs)
