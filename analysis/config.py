@@ -17,7 +17,16 @@ import yaml
 
 from nnenc.io.assignments import parse_assignments
 
-EXPERIMENTS = ("in-dist", "cross-dataset", "cross-arch", "ablate")
+EXPERIMENTS = (
+    "in-dist",
+    "cross-dataset",
+    "cross-arch",
+    "held-out-arch",
+    "small-to-large",
+    "ablate",
+)
+"""``held-out-arch`` and ``small-to-large`` train on a mixed zoo and test on architectures its
+training split never had (:data:`nnenc.zoo.splits.TRANSFERS`)."""
 ABLATION_FACTORS = ("chunk_size", "pooling", "positional", "logit_invariance")
 MIN_TEST_RUNS = 30
 """The fewest training runs a test split may hold: with fewer, a Kendall tau's 95% interval is
@@ -113,10 +122,12 @@ class BenchConfig:
                         f"zoo {name!r}: unknown dataset {spec.get('dataset')!r}; valid: "
                         f"{', '.join(dataset_names())}"
                     )
-                if spec.get("architecture") not in architecture_names():
+                mixed = spec.get("architecture") == "mixed" and "architecture_space" in spec
+                if spec.get("architecture") not in architecture_names() and not mixed:
                     problems.append(
                         f"zoo {name!r}: unknown architecture {spec.get('architecture')!r}; "
-                        f"valid: {', '.join(architecture_names())}"
+                        f"valid: {', '.join(architecture_names())}, or mixed with an "
+                        "architecture_space"
                     )
             zoos[name] = spec
         encoders = {name: dict(spec or {}) for name, spec in (raw.get("encoders") or {}).items()}

@@ -75,10 +75,15 @@ class Job:
         return output_name(*cells, target)
 
 
+TRANSFER = {"held-out-arch": "held-out", "small-to-large": "larger"}
+"""Experiments that test on architectures the training split never had, and their split
+(:data:`nnenc.zoo.splits.TRANSFERS`)."""
+
+
 def _pairs(config: BenchConfig, experiment: str, architectures: dict[str, str]):
     spec = config.experiment(experiment)
     zoos = list(spec.get("zoos", []))
-    if experiment == "in-dist":
+    if experiment == "in-dist" or experiment in TRANSFER:
         return [(z, (z,)) for z in zoos]
     if experiment == "cross-dataset":
         return [(z, tuple(zoos)) for z in zoos]
@@ -190,10 +195,13 @@ def make_predictor(job: Job, device: str) -> Predictor:
     return create_predictor(job.encoder, job.encoder_config, job.training, job.seed, device)
 
 
-def protocol_splits(zoo: Zoo, protocol: str, split: tuple, seed: int) -> ZooSplits:
+def protocol_splits(
+    zoo: Zoo, protocol: str, split: tuple, seed: int, transfer: str | None = None
+) -> ZooSplits:
     """Train/val/test of ``zoo`` by :func:`nnenc.zoo.splits.zoo_splits`: the checkpoints
-    ``protocol`` names, split by training run with ``seed``."""
-    return zoo_splits(zoo, tuple(split), seed, protocol)[0]
+    ``protocol`` names, split by training run with ``seed`` (and, for an experiment of
+    :data:`TRANSFER`, tested on architectures the training split never had)."""
+    return zoo_splits(zoo, tuple(split), seed, protocol, transfer)[0]
 
 
 def run_job(
@@ -220,9 +228,12 @@ def run_job(
     started = time.perf_counter()
     splits = {}
 
+    transfer = TRANSFER.get(job.experiment)
+
     def split_of(name: str):
         if name not in splits:
-            splits[name] = protocol_splits(load_zoo(zoo_paths[name]), protocol, split, job.seed)
+            zoo = load_zoo(zoo_paths[name])
+            splits[name] = protocol_splits(zoo, protocol, split, job.seed, transfer)
         return splits[name]
 
     base = {
@@ -238,10 +249,19 @@ def run_job(
         "role": predictor_role(job.encoder),
     }
     rows = []
-    predictor, fitted = _trained(job, split_of, zoo_paths, split, protocol, Path(out), device)
+    try:
+        predictor, fitted = _trained(job, split_of, zoo_paths, split, protocol, Path(out), device)
+    except EncoderInputError as err:  # it cannot read its training zoo (one architecture only)
+        reason = f"cannot train on {job.source}: {str(err).splitlines()[0]}"
+        predictor, fitted = None, {"reason": reason}
     for target in job.targets:
         test = split_of(target).test
         row = {**base, **fitted, "target": target, "n_test": len(test)}
+        if transfer is not None:
+            row["test_architectures"] = " ".join(sorted(set(test.metrics["architecture"])))
+        if predictor is None:
+            rows.append({**row, "status": "n/a"})
+            continue
         try:
             predicted = predictor.predict(test)
         except EncoderInputError as err:
@@ -270,7 +290,10 @@ def training_key(
     experiment with the same key train the same predictor (training is deterministic), so one
     trains it and the others reuse it."""
     effective = _effective_settings(job.encoder, job.encoder_config, job.training, device)
-    spec = [job.encoder, effective, str(zoo_paths[job.source]), [list(split), protocol], job.seed]
+    splitting = [list(split), protocol]
+    if job.experiment in TRANSFER:  # keys of the other experiments stay what they were
+        splitting.append(TRANSFER[job.experiment])
+    spec = [job.encoder, effective, str(zoo_paths[job.source]), splitting, job.seed]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
 
 

@@ -133,9 +133,16 @@ def _scored(rows: pd.DataFrame, experiment: str) -> pd.DataFrame:
     return picked
 
 
+TRANSFER_TASKS = {
+    "held-out-arch": "held-out architectures",
+    "small-to-large": "larger architectures",
+}
+
+
 def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
     """Task name -> (its rows, the (source, target) pairs it averages): in-distribution,
-    cross-dataset (off-diagonal average), and each cross-architecture direction."""
+    cross-dataset (off-diagonal average), each cross-architecture direction, and the transfer
+    to held-out and to larger architectures of a mixed zoo."""
     columns: dict[str, tuple[pd.DataFrame, list]] = {}
     in_dist = _scored(rows, "in-dist")
     cross = _scored(rows, "cross-dataset")
@@ -148,6 +155,10 @@ def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
     arch = _scored(rows, "cross-arch")
     for pair in sorted(_pairs(arch, diagonal=False)):
         columns[f"{pair[0]} → {pair[1]}"] = (arch, [pair])
+    for experiment, task in TRANSFER_TASKS.items():
+        frame = _scored(rows, experiment)
+        if not frame.empty:
+            columns[task] = (frame, _pairs(frame, diagonal=True))
     return columns
 
 

@@ -95,3 +95,61 @@ def test_the_command_line_builds_a_mixed_zoo_whose_networks_run(tmp_path, capsys
         assert network.to_module()(torch.zeros(2, 1, 16, 16)).shape == (2, 10)
     assert main([*args[:4], "--arch", "mlp", *args[4:], "--out", str(tmp_path / "x")]) == 2
     assert "give --arch (one architecture) or --arch-space" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def mixed_zoo(tmp_path_factory):
+    """A tiny mixed zoo: 8 architectures, 6 runs each, one epoch."""
+    folder = tmp_path_factory.mktemp("mixed")
+    space = ArchitectureSpace.from_dict({**SPACE, "architectures": 8})
+    config = BuildConfig("digits", "mixed", runs=48, epochs=1, resolution=16, chunk_size=6,
+                         precision="fp32", architecture_space=space)  # fmt: skip
+    from nnenc.builder.build import build_zoo
+
+    return build_zoo(config, folder / "zoo", workers=1, progress=False)
+
+
+def test_transfer_splits_test_only_on_architectures_the_training_split_never_had(mixed_zoo):
+    from nnenc.zoo.splits import held_out_architectures, zoo_splits
+
+    zoo = load_zoo(mixed_zoo)
+    for transfer in ("held-out", "larger"):
+        (train, val, test), note = zoo_splits(zoo, (0.6, 0.2, 0.2), 0, "final", transfer)
+        held = set(test.architectures)
+        assert len(held) == 2 and held == set(held_out_architectures(zoo, transfer, 0))
+        assert not held & (set(train.architectures) | set(val.architectures))
+        assert not set(train.metrics["run_id"]) & set(val.metrics["run_id"])
+        assert len(test) == 12 and len(train) + len(val) == 36  # final checkpoints, every run
+        assert f"({transfer})" in note
+    sizes = {a: zoo.stores[a].layout.size for a in zoo.architectures}
+    larger = held_out_architectures(zoo, "larger", 0)
+    assert min(sizes[a] for a in larger) >= max(s for a, s in sizes.items() if a not in larger)
+    draws = {tuple(held_out_architectures(zoo, "held-out", seed)) for seed in range(6)}
+    assert len(draws) > 1  # another seed, other held-out architectures
+    one = zoo.filter(architecture=zoo.architectures[0])
+    with pytest.raises(ValueError, match="needs several: build a mixed zoo"):
+        zoo_splits(one, (0.6, 0.2, 0.2), 0, "final", "held-out")
+
+
+def test_a_held_out_job_scores_what_can_read_the_zoo_and_says_why_not(mixed_zoo, tmp_path):
+    """The flat MLP reads one architecture: on a mixed zoo its rows are n/a with the reason;
+    STATNN's trees train and are scored on the held-out architectures, which the rows name."""
+    from dataclasses import asdict
+
+    from analysis.jobs import Job, run_job
+
+    paths = {"mixed": str(mixed_zoo)}
+    for encoder, status in (("mlp", "n/a"), ("statnn-trees", "ok")):
+        job = Job("held-out-arch", encoder, "mixed", ("mixed",), 0, training={"epochs": 1})
+        (row,) = run_job(asdict(job), paths, (0.6, 0.2, 0.2), str(tmp_path))
+        assert row["status"] == status, row
+        assert len(row["test_architectures"].split()) == 2 and row["n_test"] == 12
+    assert (
+        "cannot train on mixed"
+        in run_job(
+            asdict(Job("held-out-arch", "mlp", "mixed", ("mixed",), 1)),
+            paths,
+            (0.6, 0.2, 0.2),
+            str(tmp_path),
+        )[0]["reason"]
+    )

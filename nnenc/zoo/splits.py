@@ -73,11 +73,37 @@ def final_checkpoints(zoo: Zoo) -> Zoo:
     return zoo.filter(epoch=int(zoo.metrics["epoch"].max()))
 
 
+TRANSFERS = ("held-out", "larger")
+"""Splits that test transfer to architectures the training split never had: ``held-out``, a
+quarter of the zoo's architectures drawn with the seed; ``larger``, the quarter with the most
+parameters (training on the smaller ones)."""
+HELD_OUT_SHARE = 0.25
+
+
+def held_out_architectures(zoo: Zoo, transfer: str, seed: int = 0) -> list[str]:
+    """The architectures a ``transfer`` split (:data:`TRANSFERS`) keeps for testing only."""
+    if transfer not in TRANSFERS:
+        raise ValueError(f"unknown transfer {transfer!r}; valid: {', '.join(TRANSFERS)}")
+    names = sorted(zoo.architectures)
+    if len(names) < 2:
+        raise ValueError(
+            f"zoo {zoo.name!r} has one architecture ({', '.join(names)}); a {transfer} split "
+            "needs several: build a mixed zoo (nnenc zoo build --arch-space)"
+        )
+    count = min(len(names) - 1, max(1, round(HELD_OUT_SHARE * len(names))))
+    if transfer == "held-out":
+        order = np.random.default_rng(seed).permutation(len(names))
+        return sorted(names[i] for i in order[:count])
+    size = {name: zoo.stores[name].layout.size for name in names}
+    return sorted(sorted(names, key=lambda n: (size[n], n))[-count:])
+
+
 def zoo_splits(
     zoo: Zoo,
     fractions: tuple[float, ...] | None = None,
     seed: int = 0,
     protocol: str = "all-checkpoints",
+    transfer: str | None = None,
 ) -> tuple[ZooSplits, str]:
     """The one policy that cleans and splits a zoo for training, and a line saying what it did.
 
@@ -85,7 +111,10 @@ def zoo_splits(
     with no ``fractions`` given, follows its published protocol (:func:`small_cnn_zoo_split`).
     Any other zoo keeps the checkpoints ``protocol`` names (:data:`PROTOCOLS`) and is split by
     training run with ``fractions`` (default 80/10/10) and ``seed``: no run straddles two splits.
-    Used by ``nnenc train`` and by the benchmark.
+    With ``transfer`` (:data:`TRANSFERS`), the test split is every run of the held-out
+    architectures (:func:`held_out_architectures`) and the other architectures' runs are split
+    into train and validation in the proportion of ``fractions``' first two. Used by ``nnenc
+    train`` and by the benchmark.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; valid: {', '.join(PROTOCOLS)}")
@@ -100,7 +129,15 @@ def zoo_splits(
         notes.insert(0, "Small CNN Zoo protocol (final epoch, 50% test, 80/20)")
         return small_cnn_zoo_split(zoo), "; ".join(notes)
     fractions = tuple(fractions or (0.8, 0.1, 0.1))
-    shown = "/".join(f"{100 * f:g}" for f in fractions)
     what = "final checkpoints" if protocol == "final" else "all checkpoints"
+    if transfer is not None:
+        held = held_out_architectures(zoo, transfer, seed)
+        tested = zoo.metrics["architecture"].isin(held).to_numpy()
+        seen = zoo.filter(~tested)
+        share = fractions[0] / (fractions[0] + fractions[1])
+        train, val, _ = seen.split((share, 1 - share, 0.0), seed=seed)
+        notes.insert(0, f"{what}; tested on {', '.join(held)} ({transfer}), trained on the rest")
+        return ZooSplits(train, val, zoo.filter(tested)), "; ".join(notes)
+    shown = "/".join(f"{100 * f:g}" for f in fractions)
     notes.insert(0, f"{what}, {shown} split by training run, seed {seed}")
     return zoo.split(fractions, seed=seed), "; ".join(notes)
