@@ -13,10 +13,13 @@ forward and backward) and as a fraction of this machine's measured matrix-produc
 precision each computes in (the plain loop: fp32; stacked: ``--precision``, ``auto`` by
 default, as ``nnenc zoo build``).
 
-Part 2 (``--build-runs N``) times a real ``nnenc zoo build`` on ``mnist``.
+Part 2 (``--build-runs N``) times a real ``nnenc zoo build`` on ``mnist``; with
+``--arch-space SPACE.yaml`` it also builds a mixed zoo of as many runs from that architecture
+space, right after, and prints both throughputs and the mean parameters per network (a mixed
+zoo's networks are not the size of ``cnn-small``'s).
 
     python benchmarks/zoo_build.py [--runs 32] [--epochs 2] [--workers 2] [--build-runs 1000]
-        [--precision auto|fp32|bf16] [--device cuda]
+        [--arch-space SPACE.yaml] [--precision auto|fp32|bf16] [--device cuda]
 """
 
 from __future__ import annotations
@@ -131,6 +134,8 @@ def main() -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     parser.add_argument("--build-runs", type=int, default=0, help="also time a real mnist build")
     parser.add_argument("--build-epochs", type=int, default=5)
+    parser.add_argument("--arch-space", help="with --build-runs: also build a mixed zoo")
+    parser.add_argument("--skip-compare", action="store_true", help="only the builds (part 2)")
     parser.add_argument("--data", type=Path, default=Path("bench-data"))
     parser.add_argument(
         "--device",
@@ -151,6 +156,13 @@ def main() -> None:
         f"measured matrix-product peak, 1 thread: fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, bf16 "
         f"{peak['bf16'] / 1e9:.0f} GFLOP/s (x {args.workers} workers)"
     )
+    if not args.skip_compare:
+        _compare_and_print(args, precision, cores)
+    if args.build_runs:
+        _builds(args)
+
+
+def _compare_and_print(args, precision: str, cores: dict) -> None:
     result = compare(args.runs, args.epochs, args.workers, args.chunk_size, precision, args.device)
     plain_rate = flops_line(result["plain_flops_per_s"], cores, "fp32")
     stacked_rate = result["stacked_flops_per_s"]
@@ -166,25 +178,43 @@ def main() -> None:
         f"{stacked_rate}; speedup {result['speedup']:.2f}x ({args.runs} runs x {args.epochs} "
         "epochs)"
     )
-    if args.build_runs:
-        out = args.data / f"mnist-cnn-small-{args.build_runs}"
+
+
+def _builds(args) -> None:
+    """A real build of ``cnn-small`` runs, and of a mixed zoo as large where asked."""
+    import yaml
+
+    from nnenc import load_zoo
+    from nnenc.builder.architecture_space import ArchitectureSpace
+
+    kinds = [("cnn-small", None)]
+    if args.arch_space:
+        with open(args.arch_space) as handle:
+            kinds.append(("mixed", ArchitectureSpace.from_dict(yaml.safe_load(handle))))
+    for architecture, space in kinds:
+        out = args.data / f"mnist-{architecture}-{args.build_runs}"
         shutil.rmtree(out, ignore_errors=True)
         config = BuildConfig(
             "mnist",
-            "cnn-small",
+            architecture,
             runs=args.build_runs,
             epochs=args.build_epochs,
             chunk_size=args.chunk_size,
             precision=args.precision,
+            architecture_space=space,
         )
         start = time.perf_counter()
         build_zoo(config, out, workers=args.workers, device=args.device)
         minutes = (time.perf_counter() - start) / 60
+        zoo = load_zoo(out)
+        sizes = [zoo.stores[a].layout.size for a in zoo.metrics["architecture"]]
         print(
-            f"nnenc zoo build --dataset mnist --arch cnn-small --runs {args.build_runs} "
-            f"--epochs {args.build_epochs} --device {args.device}: {minutes:.1f} min "
-            f"({args.build_runs * args.build_epochs / (minutes * 60):.2f} model-epochs/s "
-            "including checkpoint evaluation and writing)"
+            f"nnenc zoo build --dataset mnist --arch{'-space' if space else ''} {architecture} "
+            f"--runs {args.build_runs} --epochs {args.build_epochs} --device {args.device}: "
+            f"{minutes:.1f} min ({args.build_runs * args.build_epochs / (minutes * 60):.2f} "
+            f"model-epochs/s including checkpoint evaluation and writing; "
+            f"{len(zoo.architectures)} architecture(s), {sum(sizes) / len(sizes):,.0f} "
+            "parameters per network on average)"
         )
 
 
