@@ -12,6 +12,7 @@ Run it on machines of each instruction set the tests must pass on; the CPU's bf1
 be hidden from PyTorch with ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2``.
 
     python benchmarks/learning_thresholds.py [--build-seeds 0 1 2] [--seeds 0 1 2 3 4]
+        [--predictors sne nfn-np ...]
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from nnenc.predictor import PerformancePredictor
 
 def scores(name: str, splits, seed: int) -> tuple[float, float]:
     """(best validation tau, test tau) of one training, as tests/test_learning.py trains it."""
-    if name == StatnnTrees.encoder_name:
+    if name == StatnnTrees.name:
         predictor = StatnnTrees(seed=seed)
     else:
         config, training = SHORT.get(name, ({}, {}))
@@ -54,11 +55,12 @@ def main() -> None:
     parser.add_argument("--build-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--predictors", nargs="+", help="only these (default: every one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cpu = describe_device("cpu")
     print(f"{date.today()}: {cpu['cpu']}, torch CPU capability {cpu['capability']}")
-    names = [*encoder_names(), StatnnTrees.encoder_name]
+    names = args.predictors or [*encoder_names(), StatnnTrees.name]
     found: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as folder:
         for build_seed in args.build_seeds:

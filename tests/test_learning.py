@@ -13,6 +13,13 @@ widely: as low as 0.13 (DeepSets), 0.21 (GMN), 0.22 (the flat MLP, for this very
 0-2 was at least 0.436 (validation) and 0.380 (test) for every predictor, zoo and CPU; over any
 3 of the 5 seeds at least 0.416 and 0.286. The thresholds sit well below those; chance gives
 tau 0 +- 0.08 on 80 networks.
+
+The NFN and neural-graph baselines (added later; ``python benchmarks/learning_thresholds.py
+--build-seeds 0 --predictors nfn-np nfn-hnp ng-pna``, 2026-11-28, the bf16 CPU while a benchmark
+shared it; build seed 0 x training seeds 0-4): validation tau nfn-np 0.296-0.314, nfn-hnp
+0.339-0.392, ng-pna 0.417-0.461; test tau 0.449-0.488, 0.409-0.468, 0.501-0.603. NFN's
+validation taus sit below the others' (their test taus do not), so its validation thresholds
+are its own (:data:`VAL_TAU_OF`), half its lowest.
 """
 
 import statistics
@@ -29,6 +36,9 @@ SHORT = {
     "gmn": ({}, {"lr": 3e-3}),
     "mlp": ({}, {"lr": 1e-3}),
     "statnn": ({}, {"lr": 3e-3}),
+    "nfn-np": ({"hidden": 128}, {"lr": 3e-3}),
+    "nfn-hnp": ({"hidden": 128}, {"lr": 3e-3}),
+    "ng-pna": ({"hidden": 16, "depth": 2}, {"lr": 3e-3}),
 }
 """Per encoder: small encoder config, training overrides."""
 TRAINING = {"epochs": 10, "batch_size": 16, "precision": "fp32"}
@@ -38,10 +48,11 @@ it natively, a different computation)."""
 
 SEEDS = (0, 1, 2)
 VAL_TAU = 0.3
+VAL_TAU_OF = {"nfn-np": 0.15, "nfn-hnp": 0.17}
 TEST_TAU = 0.2
 
 
-def _check_learned(make_predictor, splits):
+def _check_learned(make_predictor, splits, val_tau: float = VAL_TAU):
     """Train one predictor per seed; the medians of best validation and test tau must clear
     the thresholds."""
     val, test = [], []
@@ -50,7 +61,7 @@ def _check_learned(make_predictor, splits):
         history = predictor.fit(splits.train, splits.val, progress=False)
         val.append(float(history["val_kendall_tau"].max()))
         test.append(predictor.evaluate(splits.test)["kendall_tau"])
-    assert statistics.median(val) > VAL_TAU, val
+    assert statistics.median(val) > val_tau, val
     assert statistics.median(test) > TEST_TAU, test
 
 
@@ -60,6 +71,7 @@ def test_encoder_learns_on_a_real_zoo(name, trained_zoo_splits):
     _check_learned(
         lambda seed: PerformancePredictor(name, config, seed=seed, **TRAINING, **training),
         trained_zoo_splits,
+        VAL_TAU_OF.get(name, VAL_TAU),
     )
 
 
