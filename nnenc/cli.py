@@ -80,8 +80,6 @@ def _read_space(path: str, what: str = "hyperparameter space") -> dict:
 def _zoo_build(args: argparse.Namespace) -> int:
     from nnenc.builder.build import BuildConfig, build_zoo
 
-    if (args.arch is None) == (args.arch_space is None):
-        raise ValueError("give --arch (one architecture) or --arch-space (a mixed zoo), not both")
     arch_space = _read_space(args.arch_space, "architecture space") if args.arch_space else None
     config = BuildConfig.from_dict(
         dict(
@@ -137,12 +135,13 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
         help="train many small networks and write them as a zoo (resumes an interrupted build)",
     )
     build.add_argument("--dataset", required=True, help="mnist, digits, shapes, gratings, ...")
-    build.add_argument("--arch", help="one architecture: cnn-small, cnn-dense, mlp, ...")
-    build.add_argument(
+    architectures = build.add_mutually_exclusive_group(required=True)
+    architectures.add_argument("--arch", help="one architecture: cnn-small, cnn-dense, mlp, ...")
+    architectures.add_argument(
         "--arch-space",
         metavar="SPACE.yaml",
         help="a mixed zoo: the architecture space its architectures are drawn from (see "
-        "nnenc.builder.architecture_space; give this or --arch)",
+        "nnenc.builder.architecture_space)",
     )
     build.add_argument("--runs", type=int, required=True, help="training runs (networks)")
     build.add_argument("--epochs", type=int, required=True, help="training epochs per network")

@@ -93,8 +93,11 @@ def test_the_command_line_builds_a_mixed_zoo_whose_networks_run(tmp_path, capsys
         assert name not in architecture_names()
         network = zoo[int(np.flatnonzero(zoo.metrics["architecture"] == name)[0])]
         assert network.to_module()(torch.zeros(2, 1, 16, 16)).shape == (2, 10)
-    assert main([*args[:4], "--arch", "mlp", *args[4:], "--out", str(tmp_path / "x")]) == 2
-    assert "give --arch (one architecture) or --arch-space" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main([*args[:4], "--arch", "mlp", *args[4:], "--out", str(tmp_path / "x")])
+    assert refused.value.code == 2
+    assert "argument --arch-space: not allowed with argument --arch" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.fixture(scope="module")
