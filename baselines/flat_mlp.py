@@ -103,25 +103,12 @@ class FlatMLP(WeightEncoder):
 
     def fit_inputs(self, features: Sequence[FlatNetwork]) -> None:
         """Fix the architecture (if not yet) and standardise each coordinate."""
-        self._check_one_architecture(features)
+        self.check_one_architecture(features)
         if self.shapes is None:
             self._build(features[0].shapes)
         self.scaler.fit(torch.stack([f.vector for f in features]))
 
-    @staticmethod
-    def _check_one_architecture(features: Sequence[FlatNetwork]) -> None:
-        if not features:
-            raise EncoderInputError("cannot collate an empty list of networks")
-        kinds = {f.shapes: f.architecture for f in features}
-        if len(kinds) > 1:
-            raise EncoderInputError(
-                f"mlp reads one architecture at a time; this batch mixes {len(kinds)} "
-                f"architectures ({', '.join(sorted(set(kinds.values())))}): it cannot do the "
-                "cross-architecture task"
-            )
-
     def _collate(self, features: list[FlatNetwork]) -> dict[str, torch.Tensor]:
-        self._check_one_architecture(features)
         if self.shapes is None:
             raise EncoderInputError(
                 "this flat MLP does not know its architecture yet: give shapes= or fit it on a zoo"

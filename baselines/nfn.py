@@ -154,12 +154,7 @@ class NeuralFunctional(WeightEncoder):
 
     def fit_inputs(self, features: Sequence[WeightSpace]) -> None:
         """Fix the architecture (if not yet) and, in NP mode, each tensor's mean and std."""
-        kinds = {f.shapes: f.architecture for f in features}
-        if len(kinds) > 1:
-            raise EncoderInputError(
-                f"{self.name} reads one architecture at a time; these networks have "
-                f"{len(kinds)} ({', '.join(sorted(set(kinds.values())))})"
-            )
+        self.check_one_architecture(features)
         if self.shapes is None:
             self._build(features[0].shapes)
         if self.mode != "NP":
@@ -179,7 +174,10 @@ class NeuralFunctional(WeightEncoder):
                 "on a zoo"
             )
         if any(f.shapes != self.shapes for f in features):
-            raise EncoderInputError(f"{self.name} reads one architecture; this batch mixes them")
+            raise EncoderInputError(
+                f"these networks are not the architecture this {self.name} reads "
+                f"({list(self.shapes)}): featurize them with this encoder"
+            )
         n = len(self.shapes)
         return {
             "weights": [torch.stack([f.weights[i] for f in features]) for i in range(n)],

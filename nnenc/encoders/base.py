@@ -34,8 +34,9 @@ class WeightEncoder(nn.Module):
     :meth:`featurize` checks the network (some layers, finite weights) and calls the
     subclass's ``_featurize``; :meth:`collate` refuses an empty batch and calls ``_collate``.
     Subclasses define those two and ``forward``, never ``featurize`` or ``collate`` themselves.
-    They set ``name``, ``accepts_mixed`` (whether one batch may hold several architectures)
-    and ``out_dim``, and store each constructor argument as an attribute of the same name:
+    They set ``name``, ``accepts_mixed`` (whether one batch may hold several architectures;
+    where it may not, :meth:`collate` refuses a mixed batch, and each feature carries its
+    ``architecture`` name and the ``shapes`` that fix its layout) and ``out_dim``, and store each constructor argument as an attribute of the same name:
     :attr:`config` is read from them (as scikit-learn's ``get_params``), so the encoder can be
     rebuilt by :func:`create_encoder`.
     """
@@ -52,7 +53,13 @@ class WeightEncoder(nn.Module):
     :class:`~nnenc.predictor.PerformancePredictor` option) -> ``("log", low, high)`` or
     ``("choice", [values])``. Encoders declare their own: learning rate, width and depth."""
     out_dim: int
-    _OWNED: ClassVar[tuple[str, ...]] = ("featurize", "collate", "config", "check_network")
+    _OWNED: ClassVar[tuple[str, ...]] = (
+        "featurize",
+        "collate",
+        "config",
+        "check_network",
+        "check_one_architecture",
+    )
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -110,11 +117,27 @@ class WeightEncoder(nn.Module):
         return self._featurize(params)
 
     def collate(self, features: Sequence[Any]) -> Any:
-        """Features of one or more networks joined into a batch (``_collate``)."""
+        """Features of one or more networks joined into a batch (``_collate``); a batch that
+        mixes architectures is refused where the encoder does not accept one."""
         features = list(features)
         if not features:
             raise EncoderInputError("cannot collate an empty list of networks")
+        self.check_one_architecture(features)
         return self._collate(features)
+
+    def check_one_architecture(self, features: Sequence[Any]) -> None:
+        """Where ``accepts_mixed`` is False: refuse features of more than one layout (their
+        ``shapes``), naming the architectures. Encoders of one architecture call it on their
+        training features too (``fit_inputs``)."""
+        if self.accepts_mixed:
+            return
+        layouts = {f.shapes: f.architecture for f in features}
+        if len(layouts) > 1:
+            raise EncoderInputError(
+                f"{self.name} reads one architecture at a time; these networks have "
+                f"{len(layouts)} ({', '.join(sorted(set(layouts.values())))}): it cannot do the "
+                "cross-architecture tasks (sne, deepsets, statnn and gmn can)"
+            )
 
     def _featurize(self, params: NetworkParams) -> Any:
         raise NotImplementedError(f"{type(self).__name__} defines no _featurize(params)")
