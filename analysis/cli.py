@@ -33,10 +33,10 @@ def _bench(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
 
-    print(write_report(args.results))
-    print(
-        f"\ntables in {Path(args.results) / 'tables'}/, figures in {Path(args.results) / 'figures'}/"
-    )
+    first, *more = args.results
+    print(write_report(first, *more, out=args.out))
+    target = Path(args.out or first)
+    print(f"\ntables in {target / 'tables'}/, figures in {target / 'figures'}/")
     return 0
 
 
@@ -72,6 +72,17 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
         "--ray", metavar="ADDRESS", help="run jobs as Ray tasks: auto, ray://HOST:PORT or local"
     )
     bench.set_defaults(run=_bench)
-    report = commands.add_parser("report", help="tables and figures from a results folder")
-    report.add_argument("results", help="a folder written by nnenc bench")
+    report = commands.add_parser(
+        "report", help="tables and figures from one results folder, or several read as one"
+    )
+    report.add_argument(
+        "results",
+        nargs="+",
+        metavar="RESULTS",
+        help="folders written by nnenc bench; several are read as one comparison when their "
+        "seeds, splits, tuning and zoos agree (a later run adding encoders to an earlier one's)",
+    )
+    report.add_argument(
+        "--out", help="where tables/ and figures/ go (default: the one folder; needed for several)"
+    )
     report.set_defaults(run=_report)

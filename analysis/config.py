@@ -149,6 +149,14 @@ class BenchConfig:
                         f"experiment {name!r} names zoo {zoo!r}, which the preset does not "
                         f"define; defined: {', '.join(zoos) or 'none'}"
                     )
+            listed = spec.get("encoders")
+            if listed is not None and (
+                not isinstance(listed, list) or not set(listed) <= set(encoders) or not listed
+            ):
+                problems.append(
+                    f"experiment {name!r}: encoders must list some of the preset's encoders "
+                    f"({', '.join(encoders) or 'none'}), got {listed!r}"
+                )
             if name == "ablate":
                 unknown = sorted(set(spec.get("factors", {})) - set(ABLATION_FACTORS))
                 if unknown:
@@ -181,6 +189,10 @@ class BenchConfig:
                 problems.append(
                     f"tuning.zoo names {tuning.get('zoo')!r}, which the preset does not define"
                 )
+            if "reuse" in tuning and not isinstance(tuning["reuse"], str):
+                problems.append(
+                    f"tuning.reuse must be a results folder's path, got {tuning['reuse']!r}"
+                )
             if not isinstance(tuning.get("trials"), int) or tuning["trials"] < 1:
                 problems.append(
                     f"tuning.trials must be a positive integer, got {tuning.get('trials')!r}"
@@ -202,6 +214,14 @@ class BenchConfig:
             tuning=tuning,
             raw=raw,
         )
+
+    def experiment_encoders(self, name: str) -> list[str]:
+        """The encoders experiment ``name`` runs: its ``encoders`` list, else every encoder of
+        the preset (an ablation runs its one ``encoder``)."""
+        spec = self.experiment(name)
+        if name == "ablate":
+            return [spec.get("encoder", "sne")]
+        return list(spec.get("encoders", self.encoders))
 
     def experiment(self, name: str) -> dict:
         if name not in self.experiments:

@@ -137,11 +137,7 @@ def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str
     different ones).
     """
     pairs = _pairs(config, experiment, architectures)
-    encoders = (
-        [config.experiment("ablate").get("encoder", "sne")]
-        if experiment == "ablate"
-        else list(config.encoders)
-    )
+    encoders = config.experiment_encoders(experiment)
     jobs = []
     for source, targets in pairs:
         for encoder in encoders:

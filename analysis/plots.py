@@ -22,7 +22,7 @@ import pandas as pd
 import seaborn as sns
 
 from analysis.intervals import excludes_zero
-from analysis.results import output_name, row_output_name
+from analysis.results import row_file
 from analysis.tables import Table, cross_dataset_matrix, default_variant, references
 
 
@@ -146,7 +146,7 @@ def best_scatter(
         return None
     best = scored.loc[scored["kendall_tau"].idxmax()]
     seeds = scored.loc[scored["encoder"] == best["encoder"], "seed"].nunique()
-    table = pd.read_csv(results / "predictions" / f"{row_output_name(best)}.csv.gz")
+    table = pd.read_csv(row_file(best, "predictions", results))
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.scatter(table["true"], table["predicted"], s=12, alpha=0.7)
@@ -208,16 +208,15 @@ def encoding_embedding(
     if frame.empty:
         return None
     first = frame.sort_values(["seed", "source"]).iloc[0]
-    run = (experiment, encoder, "", first["source"], int(first["seed"]))
     parts, labels, accuracies = [], [], []
-    for target in frame[(frame["source"] == first["source"]) & (frame["seed"] == first["seed"])][
-        "target"
-    ]:
-        file = results / "encodings" / f"{output_name(*run, target)}.npy"
+    for _, row in frame[
+        (frame["source"] == first["source"]) & (frame["seed"] == first["seed"])
+    ].iterrows():
+        file = row_file(row, "encodings", results)
         if file.is_file():
             parts.append(np.load(file, allow_pickle=False))
-            labels += [target] * len(parts[-1])
-            truth = results / "predictions" / f"{output_name(*run, target)}.csv.gz"
+            labels += [row["target"]] * len(parts[-1])
+            truth = row_file(row, "predictions", results)
             accuracies.append(pd.read_csv(truth)["true"].to_numpy(float))
     if not parts:
         return None

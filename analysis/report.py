@@ -1,11 +1,12 @@
-"""``nnenc report RESULTS``: tables and figures from a saved results folder, no retraining."""
+"""``nnenc report RESULTS [MORE ...] [--out DIR]``: tables and figures from saved results folders,
+no retraining."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from analysis import plots
-from analysis.results import ResultsStore
+from analysis.combine import combine_results
 from analysis.tables import (
     Table,
     ablation_markdown,
@@ -45,6 +46,8 @@ def _preamble(meta: dict) -> str:
         f"Preset `{config.get('name', '?')}`: networks drawn as {protocol} "
         f"(train/val/test fractions {split}), seeds {config.get('seeds', '?')}."
     )
+    if meta.get("combined"):
+        text += f" Rows of {', '.join(f'`{f}`' for f in meta['combined'])}, read as one."
     if config.get("name") == "quick":
         text = (
             "**A smoke test** (the quick preset: small zoos, short trainings): it shows the "
@@ -53,17 +56,25 @@ def _preamble(meta: dict) -> str:
     return text
 
 
-def write_report(results: str | Path) -> str:
-    """Write ``tables/`` (markdown + LaTeX) and ``figures/`` (PNG + PDF) into ``results``;
-    returns the markdown of the tables."""
+def write_report(results: str | Path, *more: str | Path, out: str | Path | None = None) -> str:
+    """Write ``tables/`` (markdown + LaTeX) and ``figures/`` (PNG + PDF) into ``out`` (default:
+    ``results``); returns the markdown of the tables. With ``more`` folders, their rows are read
+    with ``results``' as one comparison (:func:`analysis.combine.combine_results`), and ``out``
+    must be given: each folder keeps its own report."""
     results = Path(results)
-    store = ResultsStore(results)
-    rows = store.rows()
+    if more and out is None:
+        raise ValueError(
+            "a report of several results folders needs --out, a folder of its own (each "
+            "results folder keeps its own report)"
+        )
+    combined = combine_results([results, *more])
+    rows, meta = combined.rows, combined.meta
     if rows.empty:
         raise ValueError(f"{results}: no results yet; run `nnenc bench ... --out {results}` first")
-    tables, figures = results / "tables", results / "figures"
-    sections = [_preamble(store.meta)]
-    zoos = {name: Path(path) for name, path in store.meta.get("zoos", {}).items()}
+    target = Path(out) if out is not None else results
+    tables, figures = target / "tables", target / "figures"
+    sections = [_preamble(meta)]
+    zoos = {name: Path(path) for name, path in meta.get("zoos", {}).items()}
     zoos = {name: path for name, path in zoos.items() if (path / "manifest.json").is_file()}
     if zoos:
         table = zoo_table(zoos)

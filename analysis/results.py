@@ -5,6 +5,7 @@ target, seed), beside a ``meta.json`` that says what wrote it.
 
     RESULTS/
       meta.json          format + version, the benchmark configuration, zoo paths, nnenc version
+      tuning.json        each encoder's tuned settings and trials (analysis/tuning.py)
       results.csv        the table (rewritten atomically after every finished job), each row
                          ending in a checksum of its cells
       predictions/       per scored target: model_id, true, predicted  (for scatter plots)
@@ -46,6 +47,10 @@ CHECKSUM = "checksum"
 END = "#end"
 """The first cell of the table's last line, beside the number of rows: a table cut at a line's
 end is told from a shorter one."""
+TUNING = "tuning.json"
+FOLDER = "folder"
+"""Added to rows as they are read: the results folder whose files (predictions, encodings) the
+row's are. Several folders' rows can be read as one (:mod:`analysis.combine`)."""
 KEY_ROWS = "key_rows"
 """How many rows a job wrote under a row's key (one per target): a key is done only when all of
 them are there, so a job one of whose rows was dropped as torn runs again."""
@@ -185,14 +190,23 @@ class ResultsStore:
             self._rows[ROLE] = roles(self._rows)
 
     def rows(self) -> pd.DataFrame:
-        return self._rows.copy()
+        """The rows, each with its :data:`FOLDER`."""
+        rows = self._rows.copy()
+        if not rows.empty:
+            rows[FOLDER] = str(self.path)
+        return rows
+
+    def tuning(self) -> dict | None:
+        """``tuning.json``: the tuning spec and each encoder's choice (None: not tuned)."""
+        path = self.path / TUNING
+        return json.loads(path.read_text()) if path.is_file() else None
 
     def done_keys(self) -> set[str]:
         """Keys all of whose rows are there (rows written before :data:`KEY_ROWS` count as
         complete)."""
         if self._rows.empty:
             return set()
-        keys = _keys(self._rows)
+        keys = row_keys(self._rows)
         expected = self._rows.get(KEY_ROWS, pd.Series(0, index=self._rows.index))
         expected = expected.fillna(0).to_numpy()
         found = keys.map(keys.value_counts()).to_numpy()
@@ -205,7 +219,7 @@ class ResultsStore:
         if self._rows.empty or "config" not in self._rows:
             return {}
         found: dict[str, set[str]] = {}
-        for key, cell in zip(_keys(self._rows), self._rows["config"], strict=True):
+        for key, cell in zip(row_keys(self._rows), self._rows["config"], strict=True):
             if isinstance(cell, str):
                 found.setdefault(key, set()).add(canonical_json(cell))
         return found
@@ -214,10 +228,10 @@ class ResultsStore:
         """Add a finished job's rows, replacing rows of the same keys (left by a job whose other
         rows were dropped as torn), and rewrite the table atomically."""
         new = pd.DataFrame(rows)
-        keys = _keys(new)
+        keys = row_keys(new)
         new[KEY_ROWS] = keys.map(keys.value_counts())
         if not self._rows.empty:
-            stale = _keys(self._rows).isin(set(_keys(new)))
+            stale = row_keys(self._rows).isin(set(row_keys(new)))
             self._rows = self._rows[~stale.to_numpy()]
         self._rows = pd.concat([self._rows, new], ignore_index=True)
         write_table(self._rows, self.path / "results.csv")
@@ -260,6 +274,15 @@ def row_output_name(row) -> str:
     return output_name(*cells, row["target"])
 
 
-def _keys(rows: pd.DataFrame) -> pd.Series:
+def row_file(row, kind: str, results: str | Path) -> Path:
+    """A row's ``predictions`` (``.csv.gz``) or ``encodings`` (``.npy``) file: in the row's
+    :data:`FOLDER`, or in ``results`` for rows that do not name one."""
+    folder = row.get(FOLDER) if hasattr(row, "get") else None
+    folder = Path(folder) if isinstance(folder, str) and folder else Path(results)
+    suffix = {"predictions": ".csv.gz", "encodings": ".npy"}[kind]
+    return folder / kind / f"{row_output_name(row)}{suffix}"
+
+
+def row_keys(rows: pd.DataFrame) -> pd.Series:
     """Each row's job key (:func:`job_key`)."""
     return rows[KEY].astype(object).fillna("").astype(str).agg("|".join, axis=1)

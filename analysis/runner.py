@@ -14,7 +14,13 @@ from tqdm.auto import tqdm
 from analysis.config import MIN_TEST_RUNS, BenchConfig, experiment_zoos, split_counts
 from analysis.jobs import Job, job_arguments, plan_jobs, run_job
 from analysis.results import ResultsStore, canonical_json
-from analysis.tuning import tune_encoder, tuned_config, tuning_arguments, write_summary
+from analysis.tuning import (
+    reuse_searches,
+    tune_encoder,
+    tuned_config,
+    tuning_arguments,
+    write_summary,
+)
 from analysis.zoos import ensure_zoos
 from nnenc import load_zoo
 from nnenc.tasks import run_tasks
@@ -36,6 +42,9 @@ def _tune(config, out, workers, threads, ray_address, progress, device, zoo_root
     paths = ensure_zoos(
         config.zoos, [config.tuning["zoo"]], workers, ray_address, progress, zoo_root, device
     )
+    reused = reuse_searches(config, Path(out), str(paths[config.tuning["zoo"]]))
+    if reused and progress:
+        tqdm.write(f"tuning: the searches of {', '.join(reused)} from {config.tuning['reuse']}")
     arguments = tuning_arguments(config, paths, Path(out), threads, device)
     bar = tqdm(
         total=len(arguments),

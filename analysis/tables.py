@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.intervals import Group, detectable_difference, excludes_zero, task_intervals
-from analysis.results import roles, row_output_name
+from analysis.results import roles, row_file
 
 METRIC = "kendall_tau"
 
@@ -165,7 +165,7 @@ def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
 def read_predictions(results: Path, row) -> pd.DataFrame:
     """A scored row's test networks: ``model_id``, ``unit`` (its training run), ``true`` and
     ``predicted`` (for the label-noise reference: the two halves' accuracies)."""
-    table = pd.read_csv(results / "predictions" / f"{row_output_name(row)}.csv.gz")
+    table = pd.read_csv(row_file(row, "predictions", results))
     table["unit"] = table["run_id"] if "run_id" in table else table["model_id"]
     return table
 

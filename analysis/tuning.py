@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,10 @@ from optuna.storages.journal import JournalFileBackend
 
 from analysis.config import BenchConfig
 from analysis.jobs import Job, make_predictor, protocol_splits
+from analysis.results import TUNING, ResultsStore
 from nnenc import load_zoo
-from nnenc.io.atomic import write_json
+from nnenc.io.atomic import atomic_path, write_json
 from nnenc.predictors import search_space
-
-SUMMARY = "tuning.json"
 
 
 def _suggest(trial: optuna.Trial, space: dict) -> dict:
@@ -125,19 +125,20 @@ def search(name: str, storage: JournalStorage, seed: int, trials: int, objective
 
 def _study(name: str, storage: JournalStorage, seed: int) -> optuna.Study:
     """The study ``name``, its sampler seeded with ``seed`` when it has no trials yet, else
-    with ``seed`` and the number of trials it has (a resumed search draws new configurations)."""
-    study = optuna.create_study(
-        study_name=name, storage=storage, direction="maximize", load_if_exists=True
-    )
-    done = len(study.trials)
+    with ``seed`` and the number of trials it has (a resumed search draws new configurations).
+    Loading an existing study writes nothing to its journal."""
+    try:
+        done = len(optuna.load_study(study_name=name, storage=storage).trials)
+    except KeyError:  # no such study yet
+        return optuna.create_study(
+            study_name=name,
+            storage=storage,
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            direction="maximize",
+        )
     state = seed if done == 0 else int(np.random.SeedSequence([seed, done]).generate_state(1)[0])
-    return optuna.create_study(
-        study_name=name,
-        storage=storage,
-        sampler=optuna.samplers.TPESampler(seed=state),
-        direction="maximize",
-        load_if_exists=True,
-    )
+    sampler = optuna.samplers.TPESampler(seed=state)
+    return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
 
 
 def tried_configurations(study: optuna.Study) -> set[str]:
@@ -181,13 +182,53 @@ def tuning_arguments(
     return arguments
 
 
+REUSE = "reuse"
+"""``tuning.reuse``: an earlier results folder whose searches this run shares."""
+
+
+def search_spec(config: dict) -> dict:
+    """What decides a search besides the encoder: the tuning spec (less :data:`REUSE`), the
+    split and the protocol."""
+    tuning = {k: v for k, v in (config.get("tuning") or {}).items() if k != REUSE}
+    return {"tuning": tuning, "split": config.get("split"), "protocol": config.get("protocol")}
+
+
+def reuse_searches(config: BenchConfig, out: Path, zoo_path: str) -> list[str]:
+    """Copy the journals of the searches ``config.tuning["reuse"]`` (a results folder) ran with
+    the same spec, tuning zoo and encoder settings into ``out/tuning/``: the same searches, not
+    run again, so the two folders' tables can be read as one (:mod:`analysis.combine`). A
+    journal already in ``out`` is kept. Returns the encoders whose searches were copied."""
+    source = config.tuning.get(REUSE)
+    if not source:
+        return []
+    earlier = ResultsStore(source)  # refuses a folder that is not a results folder
+    theirs = earlier.meta.get("config", {})
+    problems = []
+    if search_spec(theirs) != search_spec(config.raw):
+        problems.append(
+            f"its search spec {search_spec(theirs)} is not this one's {search_spec(config.raw)}"
+        )
+    tuning_zoo = earlier.meta.get("zoos", {}).get(config.tuning["zoo"])
+    if tuning_zoo != str(zoo_path):
+        problems.append(f"its tuning zoo is {tuning_zoo}, this run's {zoo_path}")
+    if problems:
+        raise ValueError(f"tuning.reuse: {source} ran other searches: " + "; ".join(problems))
+    copied = []
+    for encoder in config.encoders:
+        journal = Path(source) / "tuning" / f"{encoder}.log"
+        mine = Path(out) / "tuning" / f"{encoder}.log"
+        same = (theirs.get("encoders") or {}).get(encoder) == config.raw["encoders"].get(
+            encoder
+        ) and theirs.get("training") == config.raw.get("training")
+        if same and journal.is_file() and not mine.exists():
+            with atomic_path(mine) as tmp:
+                shutil.copyfile(journal, tmp)
+            copied.append(encoder)
+    return copied
+
+
 def write_summary(out: Path, config: BenchConfig, choices: dict[str, dict]) -> None:
     write_json(
         {"tuning": config.tuning, "protocol": config.protocol, "choices": choices},
-        out / SUMMARY,
+        out / TUNING,
     )
-
-
-def read_summary(out: Path) -> dict | None:
-    path = Path(out) / SUMMARY
-    return json.loads(path.read_text()) if path.is_file() else None

@@ -323,7 +323,7 @@ def test_a_preset_with_too_few_test_runs_is_refused():
         BenchConfig.from_dict({**TINY_BENCH, "protocol": "best"})
 
 
-@pytest.mark.parametrize("preset", ["quick", "full"])
+@pytest.mark.parametrize("preset", ["quick", "full", "mixed"])
 def test_the_shipped_presets_load_and_every_zoo_would_build(preset):
     from analysis.zoos import build_spec
 
@@ -331,6 +331,31 @@ def test_the_shipped_presets_load_and_every_zoo_would_build(preset):
     assert len(config.seeds) >= 5 and config.protocol == "final" and config.tuning
     for spec in config.zoos.values():
         build_spec(spec).validate()  # datasets, architectures and the space, before any work
+
+
+def test_the_mixed_preset_adds_to_the_full_one_without_training_its_encoders_again():
+    """Read as one with results/full, the mixed preset must draw the same splits, share the
+    searches (tuning.reuse copies them only for the same spec and zoo) and train none of the
+    full preset's encoders on the full preset's zoos again."""
+    from analysis.tuning import search_spec
+
+    full, mixed = BenchConfig.load("full"), BenchConfig.load("mixed")
+    assert search_spec(mixed.raw) == search_spec(full.raw) and mixed.seeds == full.seeds
+    assert mixed.tuning["reuse"] == "results/full"
+    for name, spec in full.zoos.items():
+        assert mixed.zoos[name] == spec
+    for experiment in ("in-dist", "cross-dataset", "cross-arch"):
+        assert not set(mixed.experiment_encoders(experiment)) & set(full.encoders)
+    assert set(mixed.experiment_encoders("held-out-arch")) == set(mixed.encoders)
+
+
+def test_an_experiment_lists_some_of_the_presets_encoders():
+    experiments = {"cross-dataset": {"zoos": ["digits"], "encoders": ["sne", "gmn"]}}
+    with pytest.raises(ValueError, match=r"'cross-dataset': encoders must list some of the "):
+        BenchConfig.from_dict({**TINY_BENCH, "experiments": experiments})
+    experiments["cross-dataset"]["encoders"] = ["mlp"]
+    config = BenchConfig.from_dict({**TINY_BENCH, "experiments": experiments})
+    assert config.experiment_encoders("cross-dataset") == ["mlp"]
 
 
 def test_a_figure_saved_twice_is_the_same_bytes(tmp_path):

@@ -87,3 +87,24 @@ def test_tables_and_plots_import_without_torch():
         [sys.executable, "-c", tables], capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "False False"
+
+
+def test_every_baseline_is_found_by_name_in_a_fresh_process():
+    """A fresh process knows only what the entry points declare (the mixed preset named
+    ng-pna, which its module registered on import but pyproject did not declare: unknown
+    encoder). Every encoder a baselines module registers must be found by name."""
+    import pkgutil
+
+    import baselines
+
+    modules = [f"baselines.{m.name}" for m in pkgutil.iter_modules(baselines.__path__)]
+    code = (
+        "import importlib, sys\n"
+        "from nnenc.encoders import encoder_names\n"
+        "declared = set(encoder_names())\n"
+        f"for module in {modules!r}:\n"
+        "    importlib.import_module(module)\n"
+        "print(sorted(set(encoder_names()) - declared))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]", f"registered but not declared: {found.stdout}"

@@ -1,0 +1,100 @@
+"""Several results folders read as one comparison: ``nnenc report A B --out C``.
+
+A later benchmark can add encoders to an earlier one's tasks without training the earlier ones
+again (the mixed preset adds NFN and the neural-graph network to the full preset's
+cross-dataset table). Their rows pair up only if they were drawn the same way, so the folders
+must agree on what decides a test split and a tuned setting: the seeds, the split fractions and
+protocol, the tuning spec, the zoo each shared zoo name points to, and each shared encoder's
+tuned settings. Anything else is refused with what differs. A job in several folders is read
+from the first one given.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.results import ResultsFormatError, ResultsStore, row_keys
+
+PAIRING = ("seeds", "split", "protocol", "tuning")
+"""Configuration keys that decide how test splits are drawn and encoders tuned."""
+
+
+@dataclass(frozen=True)
+class Results:
+    """Rows (each with its folder) and the meta they are read with."""
+
+    rows: pd.DataFrame
+    meta: dict
+    folders: tuple[Path, ...]
+
+
+def _pairing(config: dict, key: str):
+    """``config[key]``; the tuning spec without where its searches were copied from."""
+    value = config.get(key)
+    if key == "tuning" and isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k != "reuse"}
+    return value
+
+
+def _tuned(store: ResultsStore) -> dict[str, str]:
+    summary = store.tuning() or {}
+    return {
+        name: json.dumps({"config": c["config"], "training": c["training"]}, sort_keys=True)
+        for name, c in summary.get("choices", {}).items()
+    }
+
+
+def combine_results(folders: list[str | Path]) -> Results:
+    """The rows of ``folders`` as one table, after checking that they pair up (see the module
+    docstring); one folder is read as it is."""
+    stores = [ResultsStore(folder) for folder in folders]
+    first = stores[0]
+    config = first.meta.get("config", {})
+    zoos = dict(first.meta.get("zoos", {}))
+    tuned = _tuned(first)
+    problems = []
+    for store in stores[1:]:
+        other = store.meta.get("config", {})
+        for key in PAIRING:
+            theirs, ours = _pairing(other, key), _pairing(config, key)
+            if theirs != ours:
+                problems.append(f"{key} is {theirs!r} in {store.path} but {ours!r} in {first.path}")
+        for name, path in store.meta.get("zoos", {}).items():
+            if zoos.setdefault(name, path) != path:
+                problems.append(
+                    f"zoo {name!r} is {path} in {store.path} but {zoos[name]} in {first.path}: "
+                    "another zoo under one name"
+                )
+        for name, settings in _tuned(store).items():
+            if tuned.setdefault(name, settings) != settings:
+                problems.append(
+                    f"{name} was tuned to other settings in {store.path} than in {first.path}: "
+                    "one encoder has one configuration in a table (copy the first folder's "
+                    f"tuning/{name}.log into the second's tuning/ before its run to share "
+                    "the search)"
+                )
+    if problems:
+        raise ResultsFormatError(
+            "these results folders cannot be read as one comparison: " + "; ".join(problems)
+        )
+    parts, seen = [], set()
+    for store in stores:
+        rows = store.rows()
+        if rows.empty:
+            continue
+        keys = row_keys(rows)
+        parts.append(rows[~keys.isin(seen).to_numpy()])
+        seen |= set(keys)
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    meta = {**first.meta, "zoos": zoos}
+    if len(stores) > 1:
+        meta["combined"] = [str(store.path) for store in stores]
+        meta["config"] = {
+            **config,
+            "name": " + ".join(str(s.meta["config"].get("name")) for s in stores),
+        }
+    return Results(rows, meta, tuple(store.path for store in stores))

@@ -1,0 +1,134 @@
+"""Several results folders read as one comparison (analysis/combine.py, ``nnenc report A B
+--out C``): a later run adds an encoder to an earlier run's tasks, and folders that would not
+pair up are refused."""
+
+import copy
+import json
+import shutil
+
+import optuna
+import pytest
+from conftest import TINY_BENCH
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from analysis.combine import combine_results
+from analysis.config import BenchConfig
+from analysis.report import write_report
+from analysis.results import FOLDER, ResultsFormatError, ResultsStore, row_keys
+from analysis.runner import run_benchmark
+from analysis.tables import comparison_tables
+from analysis.tuning import reuse_searches
+from nnenc.cli import main
+
+
+@pytest.fixture(scope="module")
+def two_folders(tiny_bench):
+    """The tiny benchmark, and a second run that adds STATNN to its cross-dataset task (its
+    preset has SNE too, whose search it shares with the first run's)."""
+    _, first, root = tiny_bench
+    raw = copy.deepcopy(TINY_BENCH)
+    raw["encoders"] = {"sne": TINY_BENCH["encoders"]["sne"], "statnn": {}}
+    raw["tuning"]["reuse"] = str(first)
+    raw["experiments"] = {"cross-dataset": {"zoos": ["digits", "shapes"], "encoders": ["statnn"]}}
+    second = root / "more"
+    run_benchmark(
+        BenchConfig.from_dict(raw),
+        ["cross-dataset"],
+        second,
+        workers=1,
+        progress=False,
+        zoo_root=root,
+    )
+    return first, second, root
+
+
+def test_a_later_run_adds_its_encoder_to_the_earlier_runs_tables(two_folders, tmp_path):
+    first, second, _ = two_folders
+    combined = combine_results([first, second])
+    rows = combined.rows
+    # both ran the label-noise reference: read once
+    assert not (row_keys(rows) + "|" + rows["target"]).duplicated().any()
+    assert set(rows[FOLDER]) == {str(first), str(second)}
+    statnn = rows[rows["encoder"] == "statnn"]
+    assert len(statnn) == 2 * 2 * 2 and set(statnn[FOLDER]) == {str(second)}
+    # the earlier encoders' numbers are what they were alone; STATNN's are read from its folder
+    alone, _ = comparison_tables(ResultsStore(first).rows(), first)
+    both, difference = comparison_tables(rows, first)
+    for encoder in ("sne", "mlp", "statnn-trees"):
+        assert both.estimate.loc[encoder, "cross-dataset"] == pytest.approx(
+            alone.estimate.loc[encoder, "cross-dataset"]
+        )
+    assert both.estimate.loc["statnn", "cross-dataset"] == both.estimate.loc["statnn"].max()
+    assert difference.estimate.loc["statnn", "cross-dataset"] == pytest.approx(
+        both.estimate.loc["sne", "cross-dataset"] - both.estimate.loc["statnn", "cross-dataset"]
+    )
+
+    out = tmp_path / "both"
+    assert main(["report", str(first), str(second), "--out", str(out)]) == 0
+    text = (out / "tables" / "summary.md").read_text()
+    assert "| statnn |" in text and "| sne |" in text
+    assert (out / "figures" / "tasks.png").stat().st_size > 1000
+    assert not (second / "tables").exists(), "a combined report wrote into a results folder"
+
+
+def test_the_later_run_shares_the_earlier_search_and_runs_only_its_listed_encoders(two_folders):
+    """The same trials, start times included: copied, not run again."""
+    first, second, _ = two_folders
+    trials = [
+        [
+            (t.params, t.value, t.datetime_start)
+            for t in optuna.load_study(study_name="sne", storage=storage).trials
+        ]
+        for storage in (
+            JournalStorage(JournalFileBackend(str(folder / "tuning" / "sne.log")))
+            for folder in (first, second)
+        )
+    ]
+    assert trials[0] == trials[1] and len(trials[0]) == TINY_BENCH["tuning"]["trials"]
+    earlier = json.loads((first / "tuning.json").read_text())["choices"]["sne"]
+    later = json.loads((second / "tuning.json").read_text())["choices"]["sne"]
+    assert later["config"] == earlier["config"] and later["training"] == earlier["training"]
+    assert set(ResultsStore(second).rows()["encoder"]) == {"statnn", "label-noise"}
+
+
+def test_a_search_of_another_spec_is_not_reused(two_folders):
+    first, _, root = two_folders
+    raw = copy.deepcopy(TINY_BENCH)
+    raw["tuning"] = {**raw["tuning"], "trials": 3, "reuse": str(first)}
+    zoo = json.loads((first / "meta.json").read_text())["zoos"]["digits"]
+    with pytest.raises(ValueError, match=r"tuning.reuse: .* ran other searches: its search spec"):
+        reuse_searches(BenchConfig.from_dict(raw), root / "other", zoo)
+    assert not (root / "other").exists()
+
+
+def test_several_folders_need_a_report_folder_of_their_own(two_folders):
+    first, second, _ = two_folders
+    with pytest.raises(ValueError, match="needs --out"):
+        write_report(first, second)
+
+
+def _edit_meta(folder, change):
+    meta = json.loads((folder / "meta.json").read_text())
+    change(meta)
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+def test_folders_whose_splits_or_tuning_would_not_pair_are_refused(two_folders, tmp_path):
+    first, second, _ = two_folders
+    seeds = shutil.copytree(second, tmp_path / "seeds")
+    _edit_meta(seeds, lambda meta: meta["config"].update(seeds=[0, 1, 2]))
+    with pytest.raises(ResultsFormatError, match=r"seeds is \[0, 1, 2\] in .*seeds but \[0, 1\]"):
+        combine_results([first, seeds])
+
+    zoo = shutil.copytree(second, tmp_path / "zoo")
+    _edit_meta(zoo, lambda meta: meta["zoos"].update(digits="/elsewhere/digits"))
+    with pytest.raises(ResultsFormatError, match="zoo 'digits' is /elsewhere/digits"):
+        combine_results([first, zoo])
+
+    retuned = shutil.copytree(first, tmp_path / "retuned")
+    summary = json.loads((retuned / "tuning.json").read_text())
+    summary["choices"]["sne"]["training"]["lr"] *= 2
+    (retuned / "tuning.json").write_text(json.dumps(summary))
+    with pytest.raises(ResultsFormatError, match="sne was tuned to other settings"):
+        combine_results([first, retuned])
