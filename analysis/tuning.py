@@ -8,9 +8,13 @@ then used for every experiment, seed and zoo. Tuning once on one source zoo keep
 within reach; the tables say so.
 
 A search is stored as Optuna's journal (``RESULTS/tuning/<encoder>.log``): an interrupted
-search resumes with the trials it has, and runs only the rest (the sampler then draws from a
-fresh random state, so a resumed search may try other configurations than an uninterrupted
-one). The choice is written to ``RESULTS/tuning.json``.
+search resumes with the trials it has and runs only the rest. The budget is counted in distinct
+configurations: a trial that repeats one already tried does not count. (A resumed search seeds
+its sampler with the seed and the number of trials so far: seeded as at the start, it drew the
+first configurations again. Before 2026-11-28 it did, and two searches of the full preset
+resumed after an interruption tried 5 distinct configurations of their 8 trials.) An
+uninterrupted search draws what it always drew. The choice is written to
+``RESULTS/tuning.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import copy
 import json
 from pathlib import Path
 
+import numpy as np
 import optuna
 import torch
 from optuna.storages import JournalStorage
@@ -78,13 +83,7 @@ def tune_encoder(
     journal = Path(out) / "tuning" / f"{encoder}.log"
     journal.parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=encoder,
-        storage=JournalStorage(JournalFileBackend(str(journal))),
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        direction="maximize",
-        load_if_exists=True,
-    )
+    storage = JournalStorage(JournalFileBackend(str(journal)))
     space = search_space(encoder)
 
     def objective(trial: optuna.Trial) -> float:
@@ -101,9 +100,7 @@ def tune_encoder(
         history = make_predictor(job, device).fit(train, val, progress=False)
         return float(history["val_kendall_tau"].max())
 
-    used = len([t for t in study.trials if t.state.is_finished()])
-    if used < trials:
-        study.optimize(objective, n_trials=trials - used, catch=(ValueError, RuntimeError))
+    study = search(encoder, storage, seed, trials, objective)
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not finished:
         raise RuntimeError(f"tuning {encoder}: every trial failed; see {journal}")
@@ -120,6 +117,41 @@ def tune_encoder(
             for t in study.trials
         ],
     }
+
+
+def search(name: str, storage: JournalStorage, seed: int, trials: int, objective) -> optuna.Study:
+    """Run what remains of the study ``name`` in ``storage``: trials of ``objective`` until
+    ``trials`` distinct configurations have been tried (failed ones included)."""
+    study = _study(name, storage, seed)
+    for _ in range(3 * trials):  # bounded: a space of fewer configurations ends the search
+        missing = trials - len(tried_configurations(study))
+        if missing <= 0:
+            break
+        study.optimize(objective, n_trials=missing, catch=(ValueError, RuntimeError))
+        study = _study(name, storage, seed)
+    return study
+
+
+def _study(name: str, storage: JournalStorage, seed: int) -> optuna.Study:
+    """The study ``name``, its sampler seeded with ``seed`` when it has no trials yet, else
+    with ``seed`` and the number of trials it has (a resumed search draws new configurations)."""
+    study = optuna.create_study(
+        study_name=name, storage=storage, direction="maximize", load_if_exists=True
+    )
+    done = len(study.trials)
+    state = seed if done == 0 else int(np.random.SeedSequence([seed, done]).generate_state(1)[0])
+    return optuna.create_study(
+        study_name=name,
+        storage=storage,
+        sampler=optuna.samplers.TPESampler(seed=state),
+        direction="maximize",
+        load_if_exists=True,
+    )
+
+
+def tried_configurations(study: optuna.Study) -> set[str]:
+    """The distinct configurations the finished trials tried (what a search's budget counts)."""
+    return {json.dumps(t.params, sort_keys=True) for t in study.trials if t.state.is_finished()}
 
 
 def tuned_config(config: BenchConfig, choices: dict[str, dict]) -> BenchConfig:
