@@ -60,6 +60,11 @@ class Job:
         return "|".join([self.experiment, self.encoder, variant, self.source, str(self.seed)])
 
     @property
+    def settings(self) -> str:
+        """The encoder config and training options its rows record (their ``config`` cell)."""
+        return json.dumps({"encoder": self.encoder_config, "training": self.training})
+
+    @property
     def keys(self) -> list[str]:
         return [self.key_for(v) for v in (self.variant, *self.aliases)]
 
@@ -237,7 +242,7 @@ def run_job(
         "variant": job.variant,
         "source": job.source,
         "seed": job.seed,
-        "config": json.dumps({"encoder": job.encoder_config, "training": job.training}),
+        "config": job.settings,
         "nnenc_version": package_version(),
         "device": device,
         "protocol": protocol,

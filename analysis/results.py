@@ -201,6 +201,17 @@ class ResultsStore:
         complete = pd.Series(found >= expected, index=keys.to_numpy())
         return {key for key, ok in complete.groupby(level=0).all().items() if ok}
 
+    def settings(self) -> dict[str, set[str]]:
+        """Each job key's settings as its rows recorded them (``config`` cells, as canonical
+        JSON; rows without one are left out)."""
+        if self._rows.empty or "config" not in self._rows:
+            return {}
+        found: dict[str, set[str]] = {}
+        for key, cell in zip(_keys(self._rows), self._rows["config"], strict=True):
+            if isinstance(cell, str):
+                found.setdefault(key, set()).add(canonical_json(cell))
+        return found
+
     def append(self, rows: list[dict]) -> None:
         """Add a finished job's rows, replacing rows of the same keys (left by a job whose other
         rows were dropped as torn), and rewrite the table atomically."""
@@ -212,6 +223,11 @@ class ResultsStore:
             self._rows = self._rows[~stale.to_numpy()]
         self._rows = pd.concat([self._rows, new], ignore_index=True)
         write_table(self._rows, self.path / "results.csv")
+
+
+def canonical_json(text: str) -> str:
+    """``text`` (JSON) with sorted keys and no spacing choices: equal values, equal strings."""
+    return json.dumps(json.loads(text), sort_keys=True)
 
 
 def _keys(rows: pd.DataFrame) -> pd.Series:

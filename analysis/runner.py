@@ -12,8 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from analysis.config import MIN_TEST_RUNS, BenchConfig, experiment_zoos, split_counts
-from analysis.jobs import job_arguments, plan_jobs, run_job
-from analysis.results import ResultsStore
+from analysis.jobs import Job, job_arguments, plan_jobs, run_job
+from analysis.results import ResultsStore, canonical_json
 from analysis.tuning import tune_encoder, tuned_config, tuning_arguments, write_summary
 from analysis.zoos import ensure_zoos
 from nnenc import load_zoo
@@ -59,6 +59,26 @@ def _tune(config, out, workers, threads, ray_address, progress, device, zoo_root
     choices = {name: choices[name] for name in config.encoders}
     write_summary(Path(out), config, choices)
     return tuned_config(config, choices)
+
+
+def unfinished(jobs: list[Job], store: ResultsStore) -> list[Job]:
+    """The jobs whose rows are not all in ``store``, or were written with other settings (the
+    tuning's choice changed, or a preset's options): those run again and replace their rows."""
+    done, recorded = store.done_keys(), store.settings()
+    todo, stale = [], 0
+    for job in jobs:
+        wanted = {canonical_json(job.settings)}
+        if not set(job.keys) <= done:
+            todo.append(job)
+        elif any(recorded.get(key, wanted) != wanted for key in job.keys):
+            todo.append(job)
+            stale += 1
+    if stale:
+        tqdm.write(
+            f"{stale} finished job(s) in {store.path} ran with other settings than the "
+            "configuration's now (the tuning's choice changed?): running them again"
+        )
+    return todo
 
 
 def run_benchmark(
@@ -107,8 +127,7 @@ def run_benchmark(
         if config.tuning:
             config = _tune(config, out, workers, threads, ray_address, progress, device, zoo_root)
         jobs = [job for e in experiments for job in plan_jobs(config, e, architectures)]
-        done = store.done_keys()
-        todo = [job for job in jobs if not set(job.keys) <= done]
+        todo = unfinished(jobs, store)
         bar = tqdm(
             total=len(jobs),
             initial=len(jobs) - len(todo),

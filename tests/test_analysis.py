@@ -14,8 +14,8 @@ from analysis.config import BenchConfig
 from analysis.intervals import Group, detectable_difference, task_intervals
 from analysis.jobs import LABEL_NOISE, Job
 from analysis.report import write_report
-from analysis.results import ResultsFormatError, ResultsStore
-from analysis.runner import run_benchmark
+from analysis.results import KEY, ResultsFormatError, ResultsStore
+from analysis.runner import run_benchmark, unfinished
 from analysis.tables import comparison_tables
 from nnenc.cli import main
 from nnenc.metrics import kendall_tau
@@ -101,6 +101,31 @@ def test_a_rerun_skips_finished_jobs_and_redoes_only_missing_ones(tiny_results):
     after = redone.set_index(key).sort_index()
     assert after["train_seconds"].equals(before["train_seconds"])
     assert np.allclose(after["kendall_tau"], before["kendall_tau"])
+
+
+def test_a_job_finished_with_other_settings_runs_again(tmp_path):
+    """The tuning's choice can change after jobs finished (a search resumed to its full
+    budget): their rows keep the old settings in their config cells, and the job runs again
+    rather than mixing two configurations in one table."""
+    ran = Job("in-dist", "sne", "shapes", ("shapes",), 0, training={"lr": 1e-3, "epochs": 60})
+    other = Job("in-dist", "sne", "shapes", ("shapes",), 1, training={"lr": 1e-3, "epochs": 60})
+    store = ResultsStore(tmp_path / "results", {"name": "t"}, zoos={})
+    for job in (ran, other):
+        store.append(
+            [
+                {
+                    **dict(zip(KEY, job.key_for("").split("|"), strict=True)),
+                    "seed": job.seed,
+                    "target": "shapes",
+                    "config": job.settings,
+                }
+            ]
+        )
+    store = ResultsStore(tmp_path / "results")
+    same = Job("in-dist", "sne", "shapes", ("shapes",), 1, training={"epochs": 60, "lr": 1e-3})
+    retuned = Job("in-dist", "sne", "shapes", ("shapes",), 0, training={"lr": 2e-3, "epochs": 60})
+    assert unfinished([retuned, same], store) == [retuned]
+    assert unfinished([ran, same], store) == []
 
 
 def test_experiments_share_a_training_and_each_is_saved_once(tiny_results):
