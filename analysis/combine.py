@@ -17,10 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.config import search_spec
 from analysis.results import ResultsFormatError, ResultsStore, row_keys
-
-PAIRING = ("seeds", "split", "protocol", "tuning")
-"""Configuration keys that decide how test splits are drawn and encoders tuned."""
 
 
 @dataclass(frozen=True)
@@ -29,15 +27,6 @@ class Results:
 
     rows: pd.DataFrame
     meta: dict
-    folders: tuple[Path, ...]
-
-
-def _pairing(config: dict, key: str):
-    """``config[key]``; the tuning spec without where its searches were copied from."""
-    value = config.get(key)
-    if key == "tuning" and isinstance(value, dict):
-        value = {k: v for k, v in value.items() if k != "reuse"}
-    return value
 
 
 def _tuned(store: ResultsStore) -> dict[str, str]:
@@ -59,10 +48,12 @@ def combine_results(folders: list[str | Path]) -> Results:
     problems = []
     for store in stores[1:]:
         other = store.meta.get("config", {})
-        for key in PAIRING:
-            theirs, ours = _pairing(other, key), _pairing(config, key)
-            if theirs != ours:
-                problems.append(f"{key} is {theirs!r} in {store.path} but {ours!r} in {first.path}")
+        theirs, ours = search_spec(other), search_spec(config)
+        for key in ours:
+            if theirs[key] != ours[key]:
+                problems.append(
+                    f"{key} is {theirs[key]!r} in {store.path} but {ours[key]!r} in {first.path}"
+                )
         for name, path in store.meta.get("zoos", {}).items():
             if zoos.setdefault(name, path) != path:
                 problems.append(
@@ -73,9 +64,8 @@ def combine_results(folders: list[str | Path]) -> Results:
             if tuned.setdefault(name, settings) != settings:
                 problems.append(
                     f"{name} was tuned to other settings in {store.path} than in {first.path}: "
-                    "one encoder has one configuration in a table (copy the first folder's "
-                    f"tuning/{name}.log into the second's tuning/ before its run to share "
-                    "the search)"
+                    "one encoder has one configuration in a table (give the second run "
+                    f"tuning.reuse: {first.path} to share the first one's searches)"
                 )
     if problems:
         raise ResultsFormatError(
@@ -97,4 +87,4 @@ def combine_results(folders: list[str | Path]) -> Results:
             **config,
             "name": " + ".join(str(s.meta["config"].get("name")) for s in stores),
         }
-    return Results(rows, meta, tuple(store.path for store in stores))
+    return Results(rows, meta)

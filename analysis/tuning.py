@@ -12,7 +12,7 @@ search resumes with the trials it has and runs only the rest. The budget is coun
 configurations: a trial that repeats one already tried does not count. (A resumed search seeds
 its sampler with the seed and the number of trials so far: seeded as at the start, it drew the
 first configurations again. Before 2026-11-28 it did, and two searches of the full preset
-resumed after an interruption tried 5 distinct configurations of their 8 trials.) An
+resumed after an interruption tried 4 and 5 distinct configurations of their 8 trials.) An
 uninterrupted search draws what it always drew. The choice is written to
 ``RESULTS/tuning.json``.
 """
@@ -30,7 +30,7 @@ import torch
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
-from analysis.config import BenchConfig
+from analysis.config import REUSE, BenchConfig, search_spec
 from analysis.jobs import Job, make_predictor, protocol_splits
 from analysis.results import TUNING, ResultsStore
 from nnenc import load_zoo
@@ -180,17 +180,6 @@ def tuning_arguments(
             )
         )
     return arguments
-
-
-REUSE = "reuse"
-"""``tuning.reuse``: an earlier results folder whose searches this run shares."""
-
-
-def search_spec(config: dict) -> dict:
-    """What decides a search besides the encoder: the tuning spec (less :data:`REUSE`), the
-    split and the protocol."""
-    tuning = {k: v for k, v in (config.get("tuning") or {}).items() if k != REUSE}
-    return {"tuning": tuning, "split": config.get("split"), "protocol": config.get("protocol")}
 
 
 def reuse_searches(config: BenchConfig, out: Path, zoo_path: str) -> list[str]:
