@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.config import search_spec
-from analysis.results import ResultsFormatError, ResultsStore, row_keys
+from analysis.results import ResultsFormatError, ResultsStore, row_keys, search_spec
 
 
 @dataclass(frozen=True)

@@ -33,24 +33,6 @@ MIN_TEST_RUNS = 30
 wider than +-0.25 and no comparison can be read from it."""
 
 
-REUSE = "reuse"
-"""``tuning.reuse``: an earlier results folder whose searches a run shares
-(:func:`analysis.tuning.reuse_searches`)."""
-
-
-def search_spec(raw: dict) -> dict:
-    """What decides how a configuration's test splits are drawn and its encoders tuned: the
-    seeds, the split, the protocol and the tuning spec (less where its searches were copied
-    from). Results of two configurations with the same spec pair up."""
-    tuning = {k: v for k, v in (raw.get("tuning") or {}).items() if k != REUSE}
-    return {
-        "seeds": raw.get("seeds"),
-        "split": raw.get("split"),
-        "protocol": raw.get("protocol"),
-        "tuning": tuning,
-    }
-
-
 def split_counts(runs: int, split: tuple[float, float, float]) -> tuple[int, int, int]:
     """Train, val and test runs of a zoo of ``runs`` runs, rounded as
     :func:`nnenc.zoo.splits.split_by_group` cuts them."""

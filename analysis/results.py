@@ -56,6 +56,24 @@ KEY_ROWS = "key_rows"
 them are there, so a job one of whose rows was dropped as torn runs again."""
 
 
+REUSE = "reuse"
+"""``tuning.reuse``: an earlier results folder whose searches a run shares
+(:func:`analysis.tuning.reuse_searches`)."""
+
+
+def search_spec(raw: dict) -> dict:
+    """What decides how a configuration's test splits are drawn and its encoders tuned: the
+    seeds, the split, the protocol and the tuning spec (less where its searches were copied
+    from). Results of two configurations with the same spec pair up."""
+    tuning = {k: v for k, v in (raw.get("tuning") or {}).items() if k != REUSE}
+    return {
+        "seeds": raw.get("seeds"),
+        "split": raw.get("split"),
+        "protocol": raw.get("protocol"),
+        "tuning": tuning,
+    }
+
+
 def row_checksum(header: list[str], cells: list[str]) -> str:
     """CRC-32 of the header's and a row's cells as written (joined by bytes no CSV cell of ours
     holds): a damaged header fails every row instead of renaming a column silently."""

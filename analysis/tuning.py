@@ -30,9 +30,9 @@ import torch
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
-from analysis.config import REUSE, BenchConfig, search_spec
+from analysis.config import BenchConfig
 from analysis.jobs import Job, make_predictor, protocol_splits
-from analysis.results import TUNING, ResultsStore
+from analysis.results import REUSE, TUNING, ResultsStore, search_spec
 from nnenc import load_zoo
 from nnenc.io.atomic import atomic_path, write_json
 from nnenc.predictors import search_space

@@ -337,7 +337,7 @@ def test_the_mixed_preset_adds_to_the_full_one_without_training_its_encoders_aga
     """Read as one with results/full, the mixed preset must draw the same splits, share the
     searches (tuning.reuse copies them only for the same spec and zoo) and train none of the
     full preset's encoders on the full preset's zoos again."""
-    from analysis.config import search_spec
+    from analysis.results import search_spec
 
     full, mixed = BenchConfig.load("full"), BenchConfig.load("mixed")
     assert search_spec(mixed.raw) == search_spec(full.raw) and mixed.seeds == full.seeds
