@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.results import ResultsFormatError, ResultsStore, row_keys, search_spec
+from analysis.results import ZOO_DIGESTS, ResultsFormatError, ResultsStore, row_keys, search_spec
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def combine_results(folders: list[str | Path]) -> Results:
     first = stores[0]
     config = first.meta.get("config", {})
     zoos = dict(first.meta.get("zoos", {}))
+    digests = dict(first.meta.get(ZOO_DIGESTS, {}))
     tuned = _tuned(first)
     problems = []
     for store in stores[1:]:
@@ -58,6 +59,12 @@ def combine_results(folders: list[str | Path]) -> Results:
                 problems.append(
                     f"zoo {name!r} is {path} in {store.path} but {zoos[name]} in {first.path}: "
                     "another zoo under one name"
+                )
+        for name, digest in store.meta.get(ZOO_DIGESTS, {}).items():
+            if digests.setdefault(name, digest) != digest:
+                problems.append(
+                    f"zoo {name!r} held other networks when {store.path} was computed than when "
+                    f"{first.path} was (rebuilt in between): their rows do not pair up"
                 )
         for name, settings in _tuned(store).items():
             if tuned.setdefault(name, settings) != settings:
@@ -79,7 +86,7 @@ def combine_results(folders: list[str | Path]) -> Results:
         parts.append(rows[~keys.isin(seen).to_numpy()])
         seen |= set(keys)
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    meta = {**first.meta, "zoos": zoos}
+    meta = {**first.meta, "zoos": zoos, ZOO_DIGESTS: digests}
     if len(stores) > 1:
         meta["combined"] = [str(store.path) for store in stores]
         meta["config"] = {

@@ -4,7 +4,8 @@ target, seed), beside a ``meta.json`` that says what wrote it.
 ::
 
     RESULTS/
-      meta.json          format + version, the benchmark configuration, zoo paths, nnenc version
+      meta.json          format + version, the benchmark configuration, zoo paths and digests,
+                         nnenc version
       tuning.json        each encoder's tuned settings and trials (analysis/tuning.py)
       results.csv        the table (rewritten atomically after every finished job), each row
                          ending in a checksum of its cells
@@ -38,6 +39,8 @@ from nnenc.version import package_version
 FORMAT = "nnenc-results"
 FORMAT_VERSION = 2
 KEY = ["experiment", "encoder", "variant", "source", "seed"]
+ZOO_DIGESTS = "zoo_digests"
+"""``meta.json``'s key for what each zoo held when its rows were computed (zoo name -> digest)."""
 """A job's key: its rows are done together. ``encoder`` is the predictor's registered name
 (:mod:`nnenc.predictors`); ``role`` says whether it is a predictor or a reference."""
 ROLE = "role"
@@ -176,7 +179,17 @@ def read_meta(path: Path) -> dict:
 class ResultsStore:
     """A results folder, opened to read (``config=None``) or to add rows for ``config``."""
 
-    def __init__(self, path: str | Path, config: dict | None = None, zoos: dict | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        config: dict | None = None,
+        zoos: dict | None = None,
+        digests: dict[str, str] | None = None,
+    ):
+        """``zoos``: where each zoo is; ``digests``: what each holds (:meth:`nnenc.Zoo.digest`).
+        Both are recorded in ``meta.json``; a zoo whose digest is not the one recorded (rebuilt,
+        on another machine or in another precision) is refused, since its rows could not be
+        paired with the folder's."""
         self.path = Path(path)
         exists = (self.path / "meta.json").is_file() or (self.path / "results.csv").is_file()
         if config is None or exists:
@@ -194,6 +207,20 @@ class ResultsStore:
                 "config": config,
                 "nnenc_version": package_version(),
             }
+        if digests:
+            recorded = self.meta.get(ZOO_DIGESTS, {})
+            changed = [
+                name for name, digest in digests.items() if recorded.get(name, digest) != digest
+            ]
+            if changed:
+                raise ResultsFormatError(
+                    f"{self.path}: its rows were computed on other zoos than {', '.join(changed)} "
+                    f"now at {', '.join(str((zoos or {}).get(n, '?')) for n in changed)} (rebuilt, "
+                    "on another machine or in another precision: their accuracies differ), so new "
+                    "rows could not be paired with its rows. Write to another --out folder, or "
+                    "move this one away to start again; nothing was changed"
+                )
+            self.meta[ZOO_DIGESTS] = {**recorded, **digests}
         if zoos is not None:
             self.meta["zoos"] = {
                 **self.meta.get("zoos", {}),

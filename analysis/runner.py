@@ -121,8 +121,9 @@ def run_benchmark(
         store = ResultsStore(out, config.raw)
         names = zoos_of(config, experiments)
         paths = ensure_zoos(config.zoos, names, workers, ray_address, progress, zoo_root, device)
-        store = ResultsStore(out, config.raw, zoos=paths)
         zoos = {name: load_zoo(paths[name]) for name in names}
+        digests = {name: zoo.digest() for name, zoo in zoos.items()}
+        store = ResultsStore(out, config.raw, zoos=paths, digests=digests)
         for name, zoo in zoos.items():  # zoos on disk: their size is known only now
             runs = zoo.metrics["run_id"].nunique()
             test_runs = split_counts(runs, config.split)[2]

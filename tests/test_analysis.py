@@ -3,6 +3,7 @@ over processes and over Ray), tables, and refusing results folders it cannot rea
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from analysis.report import write_report
 from analysis.results import KEY, ResultsFormatError, ResultsStore
 from analysis.runner import run_benchmark, unfinished
 from analysis.tables import comparison_tables
+from nnenc import load_zoo
 from nnenc.cli import main
 from nnenc.metrics import kendall_tau
 from nnenc.predictors import LabelNoiseReference
@@ -104,6 +106,26 @@ def test_a_rerun_skips_finished_jobs_and_redoes_only_missing_ones(tiny_results):
     after = redone.set_index(key).sort_index()
     assert after["train_seconds"].equals(before["train_seconds"])
     assert np.allclose(after["kendall_tau"], before["kendall_tau"])
+
+
+def test_a_zoo_rebuilt_since_the_rows_were_computed_is_refused(tiny_results, tmp_path):
+    """A zoo cache rebuilt under the same name (on another machine, another instruction set or
+    precision) holds networks of other accuracies: rows computed on the old build cannot be
+    paired with new ones, so the run stops, names the zoo, and changes nothing."""
+    config, out, root = tiny_results
+    copy = tmp_path / "results"
+    shutil.copytree(out, copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    name = sorted(meta["zoo_digests"])[0]
+    zoo = load_zoo(meta["zoos"][name])
+    assert meta["zoo_digests"][name] == zoo.digest() == load_zoo(meta["zoos"][name]).digest()
+    assert zoo.take(np.arange(len(zoo) - 1)).digest() != zoo.digest()
+    meta["zoo_digests"][name] = "0" * 64  # as a build elsewhere recorded it
+    (copy / "meta.json").write_text(json.dumps(meta))
+    before = {f: (copy / f).read_bytes() for f in ("meta.json", "results.csv")}
+    with pytest.raises(ResultsFormatError, match=f"other zoos than {name} now at"):
+        run_benchmark(config, ["cross-dataset"], copy, workers=1, progress=False, zoo_root=root)
+    assert {f: (copy / f).read_bytes() for f in before} == before
 
 
 def test_a_job_finished_with_other_settings_runs_again(tmp_path):

@@ -126,6 +126,11 @@ def test_folders_whose_splits_or_tuning_would_not_pair_are_refused(two_folders, 
     with pytest.raises(ResultsFormatError, match="zoo 'digits' is /elsewhere/digits"):
         combine_results([first, zoo])
 
+    rebuilt = shutil.copytree(second, tmp_path / "rebuilt")
+    _edit_meta(rebuilt, lambda meta: meta["zoo_digests"].update(digits="0" * 64))
+    with pytest.raises(ResultsFormatError, match="zoo 'digits' held other networks when"):
+        combine_results([first, rebuilt])
+
     retuned = shutil.copytree(first, tmp_path / "retuned")
     summary = json.loads((retuned / "tuning.json").read_text())
     summary["choices"]["sne"]["training"]["lr"] *= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -209,6 +210,14 @@ class Zoo:
 
     def architecture_spec(self, architecture: str) -> Architecture | None:
         return self._specs.get(architecture)
+
+    def digest(self) -> str:
+        """SHA-256 of the metrics table as text (ids, hyperparameters, accuracies), in any
+        format: what tells this zoo from another build of the same spec (one trained in another
+        precision or on another instruction set ends at other accuracies), without reading the
+        weights."""
+        text = self._metrics.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def __len__(self) -> int:
         return len(self._metrics)
