@@ -13,11 +13,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	touch $(STAMP)
 
+# Two pytest-xdist workers (the CI's 2 cores); tests that share an expensive fixture stay in one
+# worker (tests/conftest.py). One test file alone: .venv/bin/python -m pytest tests/test_x.py
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 # The quick benchmark: builds (and caches) its zoos, trains SNE and every baseline across
 # datasets and architectures, prints the tables, writes tables and figures to results/quick.

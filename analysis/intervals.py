@@ -18,10 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from nnenc.metrics import kendall_tau
+from nnenc.metrics import resampled_kendall_tau
 
 CONFIDENCE = 0.95
 RESAMPLES = 1000
+BATCH = 250
+"""Resamples scored at once (each a row of network counts per group)."""
 POWER_FACTOR = 2.8
 """``z(0.975) + z(0.8)``: a true difference of this many standard errors is detected (its 95%
 interval excludes 0) four times in five."""
@@ -69,35 +71,38 @@ def task_intervals(
     Every scorer must have predictions in every group (a scorer that cannot read a target has
     no interval for the task).
     """
-    # one bootstrap unit per (group, training run): its group, and its networks' rows there
-    unit_group, unit_rows = [], []
-    for g, group in enumerate(groups):
-        for unit in np.unique(group.units):
-            unit_group.append(g)
-            unit_rows.append(np.flatnonzero(group.units == unit))
-    unit_group = np.array(unit_group)
+    # one bootstrap unit per (group, training run); each group's rows name their unit
+    row_units, first = [], 0
+    for group in groups:
+        _, inverse = np.unique(group.units, return_inverse=True)
+        row_units.append(first + inverse)
+        first += int(inverse.max()) + 1 if len(inverse) else 0
 
-    def statistic(index: np.ndarray) -> np.ndarray:
-        taus = {name: [] for name in scorers}
+    def statistic(index: np.ndarray, axis: int = -1) -> np.ndarray:
+        """``(len(keys), R)`` for ``R`` resamples of the units, ``index`` ``(R, units)``."""
+        index = np.atleast_2d(index)
+        counts = np.zeros((len(index), first))
+        np.add.at(counts, (np.arange(len(index))[:, None], index), 1)
+        taus = {name: np.zeros((len(index), len(groups))) for name in scorers}
+        present = np.zeros((len(index), len(groups)))
         for g, group in enumerate(groups):
-            picked = index[unit_group[index] == g]
-            if len(picked) == 0:
-                continue
-            rows = np.concatenate([unit_rows[i] for i in picked])
+            drawn = counts[:, row_units[g]]  # how often each of the group's networks is drawn
+            present[:, g] = drawn.sum(1) > 0
             for name in scorers:
                 true = group.true[name] if name in group.true else group.true["accuracy"]
-                taus[name].append(kendall_tau(true[rows], group.predicted[name][rows]))
-        means = {name: np.mean(values) for name, values in taus.items()}
+                taus[name][:, g] = resampled_kendall_tau(true, group.predicted[name], drawn)
+        means = {name: (taus[name] * present).sum(1) / present.sum(1) for name in scorers}
         return np.array(
             [means[name] for name in scorers] + [means[a] - means[b] for a, b in differences]
         )
 
-    everything = np.arange(len(unit_rows))
-    estimate = statistic(everything)
+    everything = np.arange(first)
+    estimate = statistic(everything)[:, 0]
     result = stats.bootstrap(
         (everything,),
         statistic,
-        vectorized=False,
+        vectorized=True,
+        batch=BATCH,
         n_resamples=resamples,
         confidence_level=CONFIDENCE,
         method="percentile",

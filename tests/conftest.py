@@ -10,6 +10,23 @@ import pytest
 
 from nnenc.zoo.synthetic import write_checkpoint_folder, write_model_zoos, write_small_cnn_zoo
 
+SHARED = ("tiny_bench", "trained_zoo_splits")
+"""Session fixtures that cost tens of seconds to make: under pytest-xdist (``make test`` runs
+two worker processes) the tests that use one run in one worker, which makes it once."""
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers share the cores: a thread each per core
+    import torch
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        shared = [name for name in SHARED if name in getattr(item, "fixturenames", ())]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def nnenc_cache(tmp_path_factory):
