@@ -21,6 +21,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers share the cores: a thre
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         shared = [name for name in SHARED if name in getattr(item, "fixturenames", ())]
