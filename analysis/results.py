@@ -39,10 +39,10 @@ from nnenc.version import package_version
 FORMAT = "nnenc-results"
 FORMAT_VERSION = 2
 KEY = ["experiment", "encoder", "variant", "source", "seed"]
-ZOO_DIGESTS = "zoo_digests"
-"""``meta.json``'s key for what each zoo held when its rows were computed (zoo name -> digest)."""
 """A job's key: its rows are done together. ``encoder`` is the predictor's registered name
 (:mod:`nnenc.predictors`); ``role`` says whether it is a predictor or a reference."""
+ZOO_DIGESTS = "zoo_digests"
+"""``meta.json``'s key for what each zoo held when its rows were computed (zoo name -> digest)."""
 ROLE = "role"
 LEGACY_REFERENCE = "label-noise"
 """Rows written before rows named their ``role`` had one reference, under this name."""
