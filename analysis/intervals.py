@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from nnenc.metrics import resampled_kendall_tau
+from nnenc.metrics import draw_counts, resampled_kendall_tau
 
 CONFIDENCE = 0.95
 RESAMPLES = 1000
@@ -80,11 +80,9 @@ def task_intervals(
 
     def statistic(index: np.ndarray, axis: int = -1) -> np.ndarray:
         """``(len(keys), R)`` for ``R`` resamples of the units, ``index`` ``(R, units)``."""
-        index = np.atleast_2d(index)
-        counts = np.zeros((len(index), first))
-        np.add.at(counts, (np.arange(len(index))[:, None], index), 1)
-        taus = {name: np.zeros((len(index), len(groups))) for name in scorers}
-        present = np.zeros((len(index), len(groups)))
+        counts = draw_counts(index, first)
+        taus = {name: np.zeros((len(counts), len(groups))) for name in scorers}
+        present = np.zeros((len(counts), len(groups)))
         for g, group in enumerate(groups):
             drawn = counts[:, row_units[g]]  # how often each of the group's networks is drawn
             present[:, g] = drawn.sum(1) > 0

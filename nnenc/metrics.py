@@ -17,6 +17,15 @@ def kendall_tau(true: np.ndarray, predicted: np.ndarray) -> float:
     return float(stats.kendalltau(true, predicted).statistic)
 
 
+def draw_counts(index: np.ndarray, units: int) -> np.ndarray:
+    """``(R, units)``: how many times each of ``R`` resamples (rows of ``index``, the units
+    drawn) draws each unit."""
+    index = np.atleast_2d(index)
+    counts = np.zeros((len(index), units))
+    np.add.at(counts, (np.arange(len(index))[:, None], index), 1)
+    return counts
+
+
 def resampled_kendall_tau(
     true: np.ndarray, predicted: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
@@ -90,19 +99,27 @@ def kendall_tau_interval(
     """A percentile bootstrap interval for Kendall tau, resampling training runs.
 
     Checkpoints of one run are not independent, so whole runs are drawn with replacement
-    (``resamples`` times, ``numpy.random.default_rng(seed)``); the interval is the central
-    ``level`` of the resampled taus. With one run, or fewer than two networks, it is (nan, nan).
+    (``scipy.stats.bootstrap``, ``resamples`` times, ``numpy.random.default_rng(seed)``); the
+    interval is the central ``level`` of the resampled taus. With one run, or fewer than two networks, it is (nan, nan).
     """
     true, predicted = np.asarray(true, float), np.asarray(predicted, float)
     groups, members = np.unique(np.asarray(runs), return_inverse=True)
     if len(groups) < 2 or len(true) < 2:
         return float("nan"), float("nan")
-    draws = np.random.default_rng(seed).integers(0, len(groups), (resamples, len(groups)))
-    run_counts = np.zeros((resamples, len(groups)))
-    np.add.at(run_counts, (np.arange(resamples)[:, None], draws), 1)
-    taus = resampled_kendall_tau(true, predicted, run_counts[:, members])
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(taus, [tail, 100 - tail])
+
+    def statistic(index: np.ndarray, axis: int = -1) -> np.ndarray:
+        return resampled_kendall_tau(true, predicted, draw_counts(index, len(groups))[:, members])
+
+    result = stats.bootstrap(
+        (np.arange(len(groups)),),
+        statistic,
+        vectorized=True,
+        n_resamples=resamples,
+        confidence_level=level,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
     return float(low), float(high)
 
 
