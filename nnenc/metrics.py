@@ -100,7 +100,8 @@ def kendall_tau_interval(
 
     Checkpoints of one run are not independent, so whole runs are drawn with replacement
     (``scipy.stats.bootstrap``, ``resamples`` times, ``numpy.random.default_rng(seed)``); the
-    interval is the central ``level`` of the resampled taus. With one run, or fewer than two networks, it is (nan, nan).
+    interval is the central ``level`` of the resampled taus. With one run, or fewer than two
+    networks, it is (nan, nan).
     """
     true, predicted = np.asarray(true, float), np.asarray(predicted, float)
     groups, members = np.unique(np.asarray(runs), return_inverse=True)
