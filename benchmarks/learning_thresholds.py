@@ -4,7 +4,7 @@ below it.
 Builds the learning tests' zoo (tests/conftest.py ``TRAINED_ZOO``: 64 ``cnn-small`` runs on
 ``digits``, 16 x 16 pixels, 5 checkpoints, fp32) with several build seeds, splits it 50/25/25
 by run as the tests do, and trains every encoder exactly as the test does (``TRAINING``:
-10 epochs, batch 16, fp32; the test's small configurations), with several training seeds;
+10 epochs, 5 for SNE and DeepSets, batch 16, fp32; the test's small configurations), with several training seeds;
 STATNN's trees with the same seeds. Prints, per predictor, the lowest, median and highest validation tau (best epoch) and
 test tau over all (build seed, training seed) pairs.
 
@@ -12,7 +12,7 @@ Run it on machines of each instruction set the tests must pass on; the CPU's bf1
 be hidden from PyTorch with ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2``.
 
     python benchmarks/learning_thresholds.py [--build-seeds 0 1 2] [--seeds 0 1 2 3 4]
-        [--predictors sne nfn-np ...]
+        [--predictors sne nfn-np ...] [--epochs 5]
 """
 
 from __future__ import annotations
@@ -39,13 +39,15 @@ from nnenc.precision import describe_device
 from nnenc.predictor import PerformancePredictor
 
 
-def scores(name: str, splits, seed: int) -> tuple[float, float]:
-    """(best validation tau, test tau) of one training, as tests/test_learning.py trains it."""
+def scores(name: str, splits, seed: int, epochs: int | None) -> tuple[float, float]:
+    """(best validation tau, test tau) of one training, as tests/test_learning.py trains it
+    (for ``epochs`` epochs where given)."""
     if name == StatnnTrees.name:
         predictor = StatnnTrees(seed=seed)
     else:
         config, training = SHORT.get(name, ({}, {}))
-        predictor = PerformancePredictor(name, config, seed=seed, **TRAINING, **training)
+        training = {**TRAINING, **training, **({"epochs": epochs} if epochs else {})}
+        predictor = PerformancePredictor(name, config, seed=seed, **training)
     history = predictor.fit(splits.train, splits.val, progress=False)
     return float(history["val_kendall_tau"].max()), predictor.evaluate(splits.test)["kendall_tau"]
 
@@ -55,11 +57,15 @@ def main() -> None:
     parser.add_argument("--build-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--epochs", type=int, help="to try another training length (default: the test's)"
+    )
     parser.add_argument("--predictors", nargs="+", help="only these (default: every one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cpu = describe_device("cpu")
     print(f"{date.today()}: {cpu['cpu']}, torch CPU capability {cpu['capability']}")
+    print(f"epochs per training: {args.epochs or 'as the test trains'}")
     names = args.predictors or [*encoder_names(), StatnnTrees.name]
     found: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as folder:
@@ -69,7 +75,7 @@ def main() -> None:
             splits = load_zoo(path).split((0.5, 0.25, 0.25), seed=0)
             for name in names:
                 for seed in args.seeds:
-                    found[name].append(scores(name, splits, seed))
+                    found[name].append(scores(name, splits, seed, args.epochs))
                     print(f"  build seed {build_seed}, {name}, seed {seed}: {found[name][-1]}")
     pairs = len(args.build_seeds) * len(args.seeds)
     print(f"\n{pairs} trainings each (build seeds {args.build_seeds} x seeds {args.seeds})")

@@ -173,8 +173,12 @@ def test_experiments_share_a_training_and_each_is_saved_once(tiny_results):
 
 
 def test_the_ablation_runs_on_ray(tiny_results):
+    """On Ray, with the tiny benchmark's searches reused (tuning.reuse): not searched again."""
     ray = pytest.importorskip("ray")
-    config, _, root = tiny_results
+    config, results, root = tiny_results
+    raw = json.loads(json.dumps(config.raw))
+    raw["tuning"]["reuse"] = str(results)
+    config = BenchConfig.from_dict(raw)
     out = root / "ablate"
     try:
         rows = run_benchmark(
@@ -189,6 +193,9 @@ def test_the_ablation_runs_on_ray(tiny_results):
     assert base["finished_at"].equals(again["finished_at"]), "the base configuration ran twice"
     assert base["kendall_tau"].equals(again["kendall_tau"])
     assert "chunk_size | 8 |" in write_report(out)
+    for encoder in config.encoders:  # the copied searches, with no trial added
+        journal = f"tuning/{encoder}.log"
+        assert (out / journal).read_bytes() == (results / journal).read_bytes(), encoder
 
 
 def test_unknown_names_fail_before_any_work(tiny_results, tmp_path, monkeypatch, capsys):
