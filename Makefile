@@ -1,7 +1,5 @@
 # Two commands: `make test` and `make demo`. Each creates .venv if missing and installs
-# everything needed, with the pins in constraints.txt. --no-compile: Python compiles the modules
-# it imports when first imported; compiling every installed file (torch, Ray) up front took
-# 70 of the install's 129 s on 2 cores.
+# everything needed, with the pins in constraints.txt.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt -e '.[dev,ray]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	touch $(STAMP)
 
 # Two pytest-xdist workers (the CI's 2 cores); tests that share an expensive fixture stay in one
