@@ -3,10 +3,11 @@ below it.
 
 Builds the learning tests' zoo (tests/conftest.py ``TRAINED_ZOO``: 64 ``cnn-small`` runs on
 ``digits``, 16 x 16 pixels, 5 checkpoints, fp32) with several build seeds, splits it 50/25/25
-by run as the tests do, and trains every encoder exactly as the test does (``TRAINING``:
-10 epochs, 5 for SNE and DeepSets, batch 16, fp32; the test's small configurations), with several training seeds;
-STATNN's trees with the same seeds. Prints, per predictor, the lowest, median and highest validation tau (best epoch) and
-test tau over all (build seed, training seed) pairs.
+by run as the tests do, and trains every encoder exactly as the test does (``training_of``:
+10 epochs, 5 for SNE and DeepSets, batch 16, fp32; the test's small configurations), with
+several training seeds; STATNN's trees with the same seeds. Prints, per predictor, the lowest,
+median and highest validation tau (best epoch) and test tau over all (build seed, training
+seed) pairs.
 
 Run it on machines of each instruction set the tests must pass on; the CPU's bf16 support can
 be hidden from PyTorch with ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2``.
@@ -29,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from conftest import TRAINED_ZOO
-from test_learning import SHORT, TRAINING
+from test_learning import SHORT, training_of
 
 from baselines.statnn import StatnnTrees
 from nnenc import load_zoo
@@ -45,9 +46,8 @@ def scores(name: str, splits, seed: int, epochs: int | None) -> tuple[float, flo
     if name == StatnnTrees.name:
         predictor = StatnnTrees(seed=seed)
     else:
-        config, training = SHORT.get(name, ({}, {}))
-        training = {**TRAINING, **training, **({"epochs": epochs} if epochs else {})}
-        predictor = PerformancePredictor(name, config, seed=seed, **training)
+        training = {**training_of(name), **({"epochs": epochs} if epochs else {})}
+        predictor = PerformancePredictor(name, SHORT.get(name, ({}, {}))[0], seed=seed, **training)
     history = predictor.fit(splits.train, splits.val, progress=False)
     return float(history["val_kendall_tau"].max()), predictor.evaluate(splits.test)["kendall_tau"]
 
