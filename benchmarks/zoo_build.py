@@ -83,10 +83,12 @@ def _timed(jobs, workers: int) -> float:
         return time.perf_counter() - start
 
 
-def training_flops(runs, epochs: int, batch_size: int = 32) -> float:
+def training_flops(runs, epochs: int, architecture=None, batch_size: int = 32) -> float:
     """FLOPs of training ``runs`` for ``epochs`` (every step: forward and backward of one
-    ``cnn-small`` network on a batch of ``batch_size`` mnist images)."""
-    data, arch = get_dataset("mnist"), get_architecture("cnn-small")
+    network of ``architecture``, ``cnn-small`` by default, on a batch of ``batch_size`` mnist
+    images)."""
+    data = get_dataset("mnist")
+    arch = architecture or get_architecture("cnn-small")
     module = arch.build(runs["activation"].iloc[0], 0.0)
     images, labels = data.train_images[:batch_size], data.train_labels[:batch_size]
     with FlopCounterMode(display=False) as counter:
@@ -208,14 +210,28 @@ def _builds(args) -> None:
         minutes = (time.perf_counter() - start) / 60
         zoo = load_zoo(out)
         sizes = [zoo.stores[a].layout.size for a in zoo.metrics["architecture"]]
+        flops_per_s, per_chunk = (
+            build_flops(zoo, config, args.build_epochs) / (minutes * 60),
+            (args.build_runs / len(plan_shards(config))),
+        )
         print(
             f"nnenc zoo build --dataset mnist --arch{'-space' if space else ''} {architecture} "
             f"--runs {args.build_runs} --epochs {args.build_epochs} --device {args.device}: "
             f"{minutes:.1f} min ({args.build_runs * args.build_epochs / (minutes * 60):.2f} "
             f"model-epochs/s including checkpoint evaluation and writing; "
             f"{len(zoo.architectures)} architecture(s), {sum(sizes) / len(sizes):,.0f} "
-            "parameters per network on average)"
+            f"parameters per network on average; {per_chunk:.1f} runs per chunk; "
+            f"{flops_per_s / 1e9:.1f} GFLOP/s of training steps)"
         )
+
+
+def build_flops(zoo, config: BuildConfig, epochs: int) -> float:
+    """FLOPs of the training steps of a built zoo's runs (each run on its own architecture)."""
+    runs = zoo.metrics.drop_duplicates("run_id")
+    return sum(
+        training_flops(group, epochs, zoo.architecture_spec(name))
+        for name, group in runs.groupby("architecture")
+    )
 
 
 if __name__ == "__main__":
