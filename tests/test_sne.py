@@ -160,7 +160,8 @@ def test_the_fast_forward_equals_the_forward_of_2026_11_27(config, layout, grad,
 
 def test_a_gpu_layout_encodes_each_size_in_one_call_and_a_cpu_layout_in_groups(monkeypatch):
     """Forced on the CPU: the GPU layout sends every chunk of one length through the chunk
-    encoder at once; the CPU layout cuts the same chunks into groups of ``chunk_group``."""
+    encoder at once; the CPU layout (of 4 torch threads here) cuts the same chunks into groups
+    of ``chunk_group``."""
     calls = []
     forward = SetEncoder.forward
 
@@ -169,6 +170,7 @@ def test_a_gpu_layout_encodes_each_size_in_one_call_and_a_cpu_layout_in_groups(m
         return forward(self, x, mask)
 
     monkeypatch.setattr(SetEncoder, "forward", counted)
+    monkeypatch.setattr(work, "work_layout", lambda device: work.cpu_layout(threads=4))
     networks = [_network("cnn-small", seed) for seed in range(40)]
     encoder = _sne(chunk_size=32, hidden=32, heads=4)
     batch = encoder.collate([encoder.featurize(n) for n in networks])
@@ -185,3 +187,14 @@ def test_a_gpu_layout_encodes_each_size_in_one_call_and_a_cpu_layout_in_groups(m
     with torch.no_grad():
         encoder(batch)
     assert calls[:-4] == [40 * 128, 40 * 42, 40 * 16] and calls[-4:] == layer_calls + network_calls
+
+
+def test_the_cpu_groups_grow_with_the_torch_threads(monkeypatch):
+    """A CPU group holds ``CPU_GROUP_ELEMENTS_PER_THREAD`` floats per torch thread of the
+    process: SNE's chunk group at the defaults (4,096 floats per chunk of 32) is 256 chunks on
+    one thread, 512 on two; an explicit ``max_group_elements`` overrides it."""
+    encoder = _sne(chunk_size=32, hidden=32, heads=4)
+    for threads, chunks in [(1, 256), (2, 512), (4, 1024)]:
+        monkeypatch.setattr(torch, "get_num_threads", lambda threads=threads: threads)
+        assert encoder.chunk_group == chunks
+    assert _sne(chunk_size=32, hidden=32, heads=4, max_group_elements=4096 * 3).chunk_group == 3
