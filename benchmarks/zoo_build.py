@@ -210,10 +210,8 @@ def _builds(args) -> None:
         minutes = (time.perf_counter() - start) / 60
         zoo = load_zoo(out)
         sizes = [zoo.stores[a].layout.size for a in zoo.metrics["architecture"]]
-        flops_per_s, per_chunk = (
-            build_flops(zoo, config, args.build_epochs) / (minutes * 60),
-            (args.build_runs / len(plan_shards(config))),
-        )
+        flops_per_s = build_flops(zoo, config, args.build_epochs) / (minutes * 60)
+        per_chunk = args.build_runs / len(plan_shards(config))
         print(
             f"nnenc zoo build --dataset mnist --arch{'-space' if space else ''} {architecture} "
             f"--runs {args.build_runs} --epochs {args.build_epochs} --device {args.device}: "
