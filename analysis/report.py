@@ -7,6 +7,7 @@ from pathlib import Path
 
 from analysis import plots
 from analysis.combine import combine_results
+from analysis.results import resume_command
 from analysis.tables import (
     Table,
     ablation_markdown,
@@ -70,7 +71,7 @@ def write_report(results: str | Path, *more: str | Path, out: str | Path | None 
     combined = combine_results([results, *more])
     rows, meta = combined.rows, combined.meta
     if rows.empty:
-        raise ValueError(f"{results}: no results yet; run `nnenc bench ... --out {results}` first")
+        raise ValueError(f"{results}: no results yet; run `{resume_command(meta, results)}` first")
     target = Path(out) if out is not None else results
     tables, figures = target / "tables", target / "figures"
     sections = [_preamble(meta)]

@@ -241,6 +241,17 @@ class ResultsStore:
             rows[FOLDER] = str(self.path)
         return rows
 
+    def finished_rows(self) -> pd.DataFrame:
+        """:meth:`rows`, refusing a folder that has none yet (its benchmark not started, or
+        still building zoos) with the command that computes them."""
+        rows = self.rows()
+        if rows.empty:
+            raise ResultsFormatError(
+                f"{self.path}: no finished result rows yet; `{resume_command(self.meta, self.path)}`"
+                " computes them (it resumes where a run stopped), or read another results folder"
+            )
+        return rows
+
     def tuning(self) -> dict | None:
         """``tuning.json``: the tuning spec and each encoder's choice (None: not tuned)."""
         path = self.path / TUNING
@@ -280,6 +291,14 @@ class ResultsStore:
             self._rows = self._rows[~stale.to_numpy()]
         self._rows = pd.concat([self._rows, new], ignore_index=True)
         write_table(self._rows, self.path / "results.csv")
+
+
+def resume_command(meta: dict, path: str | Path) -> str:
+    """The ``nnenc bench`` command that writes (or resumes) the results folder ``path`` whose
+    ``meta.json`` is ``meta``: its preset's experiments, the preset by name."""
+    config = meta.get("config", {})
+    experiments = " ".join(config.get("experiments", {})) or "EXPERIMENT ..."
+    return f"nnenc bench {experiments} --preset {config.get('name', 'PRESET')} --out {path}"
 
 
 def canonical_json(text: str) -> str:

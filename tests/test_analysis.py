@@ -153,6 +153,25 @@ def test_a_job_finished_with_other_settings_runs_again(tmp_path):
     assert unfinished([ran, same], store) == []
 
 
+def test_a_results_folder_without_rows_says_which_command_computes_them(tmp_path):
+    """A benchmark that has written its meta.json but no row yet (still building zoos, as a
+    long run does for hours): reading it for tables names the folder and the command that
+    resumes it, instead of failing later on an empty table; the report says the same."""
+    folder = tmp_path / "results"
+    config = {"name": "full", "experiments": {"ablate": {}, "in-dist": {}}}
+    ResultsStore(folder, config, zoos={})
+    store = ResultsStore(folder)
+    assert store.rows().empty
+    command = f"nnenc bench ablate in-dist --preset full --out {folder}"
+    with pytest.raises(ResultsFormatError, match="no finished result rows yet") as refused:
+        store.finished_rows()
+    assert command in str(refused.value)
+    with pytest.raises(ValueError, match="no results yet") as refused:
+        write_report(folder)
+    assert command in str(refused.value)
+    assert not (folder / "tables").exists()
+
+
 def test_experiments_share_a_training_and_each_is_saved_once(tiny_results):
     _, out, _ = tiny_results
     rows = ResultsStore(out).rows()
