@@ -24,6 +24,7 @@ def _bench(args: argparse.Namespace) -> int:
         threads=args.threads,
         ray_address=args.ray,
         device=args.device,
+        zoo_root=args.zoo_cache,
     )
     print(write_report(out))
     print(f"\nresults, tables and figures in {out}/")
@@ -67,6 +68,13 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
         choices=["cpu", "cuda"],
         default="cpu",
         help="build zoos and train predictors here (each row records it)",
+    )
+    bench.add_argument(
+        "--zoo-cache",
+        type=Path,
+        metavar="DIR",
+        help="build (or find) the preset's zoos in DIR/zoos/ instead of the cache "
+        "($NNENC_CACHE, default ~/.cache/nnenc): e.g. the results folder, to keep them with it",
     )
     bench.add_argument(
         "--ray", metavar="ADDRESS", help="run jobs as Ray tasks: auto, ray://HOST:PORT or local"
