@@ -4,6 +4,7 @@ over processes and over Ray), tables, and refusing results folders it cannot rea
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -248,6 +249,25 @@ def test_device_cuda_without_a_gpu_fails_before_any_work(tiny_results, tmp_path,
     assert main([*argv, "--device", "cuda"]) == 2
     assert "--device cuda: no CUDA device is available here" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_zoo_cache_finds_the_zoos_kept_with_a_results_folder(tiny_results, tmp_path, capsys):
+    """``--zoo-cache DIR`` reads the zoos from DIR/zoos/ (where the full preset keeps them, in the
+    repository): a finished folder copied elsewhere reports again without building anything into
+    ``$NNENC_CACHE``; without the flag it would rebuild them there."""
+    config, out, root = tiny_results
+    copy = tmp_path / "r"
+    shutil.copytree(out, copy)
+    preset = tmp_path / "tiny.yaml"
+    preset.write_text(json.dumps(config.raw))
+    cache = Path(os.environ["NNENC_CACHE"]) / "zoos"
+    before = sorted(cache.rglob("*"))
+    argv = ["bench", "cross-dataset", "--preset", str(preset), "--out", str(copy)]
+    assert main([*argv, "--zoo-cache", str(root), "--workers", "1"]) == 0
+    assert "results, tables and figures in" in capsys.readouterr().out
+    assert sorted(cache.rglob("*")) == before  # nothing built into the cache
+    meta = json.loads((copy / "meta.json").read_text())
+    assert {Path(p).parent for p in meta["zoos"].values()} == {root / "zoos"}
 
 
 def test_results_of_another_format_or_configuration_are_refused(tiny_results, tmp_path, capsys):
