@@ -406,12 +406,15 @@ def test_the_mixed_preset_adds_to_the_full_one_without_training_its_encoders_aga
     searches (tuning.reuse copies them only for the same spec and zoo) and train none of the
     full preset's encoders on the full preset's zoos again."""
     from analysis.results import search_spec
+    from analysis.zoos import zoo_location
 
     full, mixed = BenchConfig.load("full"), BenchConfig.load("mixed")
     assert search_spec(mixed.raw) == search_spec(full.raw) and mixed.seeds == full.seeds
     assert mixed.tuning["reuse"] == "results/full"
     for name, spec in full.zoos.items():
         assert mixed.zoos[name] == spec
+        # the cache key: the same zoo folders, none built again
+        assert zoo_location(name, mixed.zoos[name]) == zoo_location(name, spec)
     for experiment in ("in-dist", "cross-dataset", "cross-arch"):
         assert not set(mixed.experiment_encoders(experiment)) & set(full.encoders)
     assert set(mixed.experiment_encoders("held-out-arch")) == set(mixed.encoders)
