@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nnenc.cache import cache_dir
 from nnenc.io.atomic import atomic_path, write_json
 from nnenc.version import package_version
 
@@ -295,10 +296,25 @@ class ResultsStore:
 
 def resume_command(meta: dict, path: str | Path) -> str:
     """The ``nnenc bench`` command that writes (or resumes) the results folder ``path`` whose
-    ``meta.json`` is ``meta``: its preset's experiments, the preset by name."""
+    ``meta.json`` is ``meta``: its preset's experiments, the preset by name, and
+    ``--zoo-cache`` when its zoos were kept outside the machine's cache."""
     config = meta.get("config", {})
     experiments = " ".join(config.get("experiments", {})) or "EXPERIMENT ..."
-    return f"nnenc bench {experiments} --preset {config.get('name', 'PRESET')} --out {path}"
+    command = f"nnenc bench {experiments} --preset {config.get('name', 'PRESET')} --out {path}"
+    zoo_root = _zoo_root(meta.get("zoos", {}).values())
+    if zoo_root is not None and zoo_root.resolve() != cache_dir().resolve():
+        command += f" --zoo-cache {zoo_root}"
+    return command
+
+
+def _zoo_root(zoos) -> Path | None:
+    """The folder ``ROOT`` whose ``ROOT/zoos/`` holds every zoo in ``zoos`` (how ``--zoo-cache
+    ROOT`` lays them out), or None when they have no such common root."""
+    parents = {Path(zoo).parent for zoo in zoos}
+    if len(parents) != 1:
+        return None
+    (parent,) = parents
+    return parent.parent if parent.name == "zoos" else None
 
 
 def canonical_json(text: str) -> str:

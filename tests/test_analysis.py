@@ -16,7 +16,7 @@ from analysis.config import BenchConfig
 from analysis.intervals import Group, detectable_difference, task_intervals
 from analysis.jobs import Job
 from analysis.report import write_report
-from analysis.results import KEY, ResultsFormatError, ResultsStore
+from analysis.results import KEY, ResultsFormatError, ResultsStore, resume_command
 from analysis.runner import run_benchmark, unfinished
 from analysis.tables import comparison_tables
 from nnenc import load_zoo
@@ -171,6 +171,21 @@ def test_a_results_folder_without_rows_says_which_command_computes_them(tmp_path
         write_report(folder)
     assert command in str(refused.value)
     assert not (folder / "tables").exists()
+
+
+def test_the_resume_command_keeps_the_zoo_cache_the_zoos_were_built_in(tmp_path, monkeypatch):
+    """Zoos kept beside the results (``--zoo-cache results/full``, as the full benchmark does):
+    the command that resumes the folder names that cache, or a resumed run would rebuild every
+    zoo (hours) in the machine's cache. Zoos in the machine's cache need no flag."""
+    monkeypatch.setenv("NNENC_CACHE", str(tmp_path / "machine-cache"))
+    config = {"name": "full", "experiments": {"in-dist": {}}}
+    kept = {"shapes": "results/full/zoos/shapes-1", "mnist": "results/full/zoos/mnist-2"}
+    command = resume_command({"config": config, "zoos": kept}, "results/full")
+    assert command.endswith("--out results/full --zoo-cache results/full")
+    cached = {"shapes": str(tmp_path / "machine-cache" / "zoos" / "shapes-1")}
+    assert "--zoo-cache" not in resume_command({"config": config, "zoos": cached}, "out")
+    scattered = {"a": "one/zoos/a", "b": "two/zoos/b"}
+    assert "--zoo-cache" not in resume_command({"config": config, "zoos": scattered}, "out")
 
 
 def test_experiments_share_a_training_and_each_is_saved_once(tiny_results):
