@@ -36,6 +36,9 @@ class Table:
     """Differences: shown with their sign, ``*`` where the interval excludes 0, no bold."""
     detectable: dict = field(default_factory=dict)
     """Column -> the smallest difference the run would detect (differences tables)."""
+    incomplete: dict = field(default_factory=dict)
+    """Column -> the seeds it was computed on, where fewer than the results' (a run still in
+    progress: the seeds on which every encoder shown has rows)."""
 
     def cell(self, row, column, bold: bool = False, latex: bool = False) -> str:
         m, lo, hi = (frame.loc[row, column] for frame in (self.estimate, self.low, self.high))
@@ -66,13 +69,23 @@ class Table:
         }
 
     def notes(self) -> list[str]:
-        if not self.detectable:
-            return []
-        sizes = ", ".join(f"{c}: {v:.3f}" for c, v in self.detectable.items())
-        return [
-            "Smallest difference this run detects four times in five (2.8 bootstrap "
-            f"standard errors of a paired difference, median over baselines): {sizes}."
-        ]
+        notes = []
+        if self.incomplete:
+            over = "; ".join(
+                f"{c}: seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))}"
+                for c, s in self.incomplete.items()
+            )
+            notes.append(
+                "Incomplete (results still being computed): some columns are means over fewer "
+                f"seeds, those on which every encoder shown has rows ({over})."
+            )
+        if self.detectable:
+            sizes = ", ".join(f"{c}: {v:.3f}" for c, v in self.detectable.items())
+            notes.append(
+                "Smallest difference this run detects four times in five (2.8 bootstrap "
+                f"standard errors of a paired difference, median over baselines): {sizes}."
+            )
+        return notes
 
     def to_markdown(self) -> str:
         best = self.best()
@@ -84,7 +97,7 @@ class Table:
             name = f"*{row}*" if row in self.reference else str(row)
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         notes = self.notes()
-        return "\n".join(lines + (["", *notes] if notes else []))
+        return "\n\n".join(["\n".join(lines), *notes])
 
     def to_latex(self) -> str:
         best = self.best()
@@ -172,10 +185,10 @@ def read_predictions(results: Path, row) -> pd.DataFrame:
 
 def _groups(
     frame: pd.DataFrame, pairs: list, results: Path, scorers: list[str], key: str = "encoder"
-) -> list[Group]:
+) -> tuple[list[Group], list[int]]:
     """One :class:`Group` per (pair, seed) where every scorer (a value of column ``key``) has
-    predictions."""
-    groups = []
+    predictions, and the seeds of those groups."""
+    groups, seeds = [], set()
     for (source, target), seed in sorted(
         {(p, s) for p in pairs for s in frame["seed"].unique()}, key=str
     ):
@@ -184,6 +197,7 @@ def _groups(
         tables = {r[key]: r for _, r in scored.iterrows()}
         if not all(name in tables for name in scorers):
             continue
+        seeds.add(int(seed))
         merged = None
         for name in scorers:
             table = read_predictions(results, tables[name]).set_index("model_id")
@@ -197,7 +211,7 @@ def _groups(
                 {name: merged[f"predicted:{name}"].to_numpy(float) for name in scorers},
             )
         )
-    return groups
+    return groups, sorted(seeds)
 
 
 def _readable(frame: pd.DataFrame, pairs: list, encoder: str) -> bool:
@@ -222,14 +236,17 @@ def comparison_tables(
     others = [e for e in encoders if e != encoder]
     gap = pd.DataFrame(index=others, columns=list(columns), dtype=float)
     gap_low, gap_high = gap.copy(), gap.copy()
-    detectable = {}
+    detectable, incomplete = {}, {}
+    all_seeds = rows["seed"].nunique()
     for task, (frame, pairs) in columns.items():
         scorers = [e for e in encoders if _readable(frame, pairs, e)]
         scorers += sorted(set(frame.loc[references(frame), "encoder"]))
         differences = [(encoder, o) for o in others if encoder in scorers and o in scorers]
-        groups = _groups(frame, pairs, results, scorers)
+        groups, seeds = _groups(frame, pairs, results, scorers)
         if not groups:
             continue
+        if len(seeds) < all_seeds:
+            incomplete[task] = seeds
         found = task_intervals(groups, scorers, differences, seed=seed)
         for name in scorers:
             i = found[name]
@@ -248,12 +265,19 @@ def comparison_tables(
             )
         if differences:
             detectable[task] = detectable_difference(found)
-    n_seeds = rows["seed"].nunique()
+    seeds = f"{all_seeds} seeds" if not incomplete else "the seeds in the note"
     about = (
-        f"mean over {n_seeds} seeds (and a task's zoo pairs); [95% interval]: paired "
+        f"mean over {seeds} (and a task's zoo pairs); [95% interval]: paired "
         "bootstrap over the test splits' training runs"
     )
-    summary = Table(f"Kendall tau on the test split, {about}", estimate, low, high, tuple(shown))
+    summary = Table(
+        f"Kendall tau on the test split, {about}",
+        estimate,
+        low,
+        high,
+        tuple(shown),
+        incomplete=incomplete,
+    )
     difference = Table(
         f"{encoder} minus each encoder, Kendall tau, {about}; * the interval excludes 0",
         gap,
@@ -262,6 +286,7 @@ def comparison_tables(
         (),
         signed=True,
         detectable=detectable,
+        incomplete=incomplete,
     )
     return summary, difference
 
@@ -297,7 +322,7 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
     variants = list(dict.fromkeys(frame["variant"]))
     base = _base_variant(frame)
     pairs = sorted({(s, t) for s, t in zip(frame["source"], frame["target"], strict=True)})
-    groups = _groups(frame, pairs, Path(results), variants, key="variant")
+    groups, seeds = _groups(frame, pairs, Path(results), variants, key="variant")
     found = task_intervals(groups, variants, [(v, base) for v in variants if v != base], seed)
     table = frame.groupby(["factor", "value", "variant"]).agg(
         train_seconds=("train_seconds", "mean"),
@@ -318,6 +343,8 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
     table = table.sort_values(["_factor", "_value", "value"], kind="stable")
     table = table.drop(columns=["_factor", "_value"]).reset_index(drop=True)
     table.attrs["base"] = base
+    if len(seeds) < frame["seed"].nunique():
+        table.attrs["incomplete_seeds"] = seeds
     return table
 
 
@@ -339,6 +366,13 @@ def ablation_markdown(table: pd.DataFrame) -> str:
         "| factor | value | Kendall tau | minus preset | train s | peak RSS (MB) |",
         "|---|---|---|---|---|---|",
     ]
+    seeds = table.attrs.get("incomplete_seeds")
+    if seeds is not None:
+        lines[1:1] = [
+            "",
+            "Incomplete (results still being computed): Kendall tau over the seeds on which "
+            f"every variant has rows: {', '.join(map(str, seeds))}.",
+        ]
     for r in table.itertuples(index=False):
         tau = f"{r.tau:.3f} [{r.tau_low:.3f}, {r.tau_high:.3f}]"
         if pd.isna(r.gap):

@@ -356,7 +356,9 @@ def test_intervals_pair_encoders_on_the_same_resampled_runs():
     assert detectable_difference(found) > 0
 
 
-def test_comparison_tables_read_predictions_mark_differences_and_bold_the_best(tmp_path):
+def _two_zoo_rows(folder) -> list[dict]:
+    """Rows (and saved predictions) of sne (close to the truth) and mlp (noisy) on zoos x and
+    y, in-distribution and across, with the label-noise reference, seeds 0 and 1."""
     rng = np.random.default_rng(1)
     rows = []
     for seed in (0, 1):
@@ -366,15 +368,13 @@ def test_comparison_tables_read_predictions_mark_differences_and_bold_the_best(t
             for encoder, noise in (("sne", 0.05), ("mlp", 0.3)):
                 predicted = true + rng.normal(0, noise, 60)
                 rows.append(
-                    _write_predictions(
-                        tmp_path, encoder, source, target, seed, true, predicted, runs
-                    )
+                    _write_predictions(folder, encoder, source, target, seed, true, predicted, runs)
                 )
         for target in ("x", "y"):
             half = rng.uniform(0.1, 0.9, 60)
             rows.append(
                 _write_predictions(
-                    tmp_path,
+                    folder,
                     LABEL_NOISE,
                     target,
                     target,
@@ -384,8 +384,14 @@ def test_comparison_tables_read_predictions_mark_differences_and_bold_the_best(t
                     runs,
                 )
             )
+    return rows
+
+
+def test_comparison_tables_read_predictions_mark_differences_and_bold_the_best(tmp_path):
+    rows = _two_zoo_rows(tmp_path)
     rows.append({**rows[0], "encoder": "deepsets", "status": "n/a", "kendall_tau": np.nan})
     summary, difference = comparison_tables(pd.DataFrame(rows), tmp_path)
+    assert "Incomplete" not in summary.to_markdown() + difference.to_markdown()
     assert (
         summary.estimate.loc["sne", "cross-dataset"] > summary.estimate.loc["mlp", "cross-dataset"]
     )
@@ -397,6 +403,28 @@ def test_comparison_tables_read_predictions_mark_differences_and_bold_the_best(t
     assert difference.estimate.loc["mlp", "cross-dataset"] > 0
     assert "| mlp | +" in gaps and " *" in gaps and "Smallest difference" in gaps
     assert "\\textbf{" in summary.to_latex()
+
+
+def test_tables_of_a_run_in_progress_say_which_seeds_their_columns_cover(tmp_path):
+    """A benchmark committed part-way (it spans sittings): an encoder with rows on seed 0 only
+    pairs with the others on seed 0 only, and the tables say so instead of "mean over 2
+    seeds"."""
+    rows = pd.DataFrame(_two_zoo_rows(tmp_path))
+    partial = rows[~((rows["encoder"] == "mlp") & (rows["seed"] == 1))]
+    complete, _ = comparison_tables(rows, tmp_path)
+    summary, difference = comparison_tables(partial, tmp_path)
+    assert "mean over 2 seeds" in complete.title and not complete.incomplete
+    assert summary.incomplete == {"in-distribution": [0], "cross-dataset": [0]}
+    for table in (summary, difference):
+        assert "mean over 2 seeds" not in table.title
+        assert (
+            "Incomplete" in table.to_markdown() and "in-distribution: seed 0;" in table.to_latex()
+        )
+    # on seed 0 alone, sne's number is not its two-seed mean
+    assert (
+        summary.estimate.loc["sne", "cross-dataset"]
+        != complete.estimate.loc["sne", "cross-dataset"]
+    )
 
 
 def test_a_preset_with_too_few_test_runs_is_refused():
