@@ -39,6 +39,9 @@ class Table:
     incomplete: dict = field(default_factory=dict)
     """Column -> the seeds it was computed on, where fewer than the results' (a run still in
     progress: the seeds on which every encoder shown has rows)."""
+    pending: dict = field(default_factory=dict)
+    """Column -> its (source, target) pairs left out because some encoder has no rows on them
+    yet (a run still in progress)."""
 
     def cell(self, row, column, bold: bool = False, latex: bool = False) -> str:
         m, lo, hi = (frame.loc[row, column] for frame in (self.estimate, self.low, self.high))
@@ -78,6 +81,15 @@ class Table:
             notes.append(
                 "Incomplete (results still being computed): some columns are means over fewer "
                 f"seeds, those on which every encoder shown has rows ({over})."
+            )
+        if self.pending:
+            left = "; ".join(
+                f"{c}: " + ", ".join(f"{a} → {b}" for a, b in pairs)
+                for c, pairs in self.pending.items()
+            )
+            notes.append(
+                "Incomplete (results still being computed): zoo pairs some encoder has no rows "
+                f"on yet are left out of every encoder's score ({left})."
             )
         if self.detectable:
             sizes = ", ".join(f"{c}: {v:.3f}" for c, v in self.detectable.items())
@@ -236,9 +248,18 @@ def comparison_tables(
     others = [e for e in encoders if e != encoder]
     gap = pd.DataFrame(index=others, columns=list(columns), dtype=float)
     gap_low, gap_high = gap.copy(), gap.copy()
-    detectable, incomplete = {}, {}
+    detectable, incomplete, pending = {}, {}, {}
     all_seeds = rows["seed"].nunique()
     for task, (frame, pairs) in columns.items():
+        ran = frame[~references(frame)]
+        ran = ran[ran["encoder"].isin(ran.loc[ran[METRIC].notna(), "encoder"])]  # not all n/a
+        ran_pairs = ran.groupby("encoder")[["source", "target"]].apply(
+            lambda f: set(zip(f["source"], f["target"], strict=True))
+        )
+        left_out = [p for p in pairs if not all(p in done for done in ran_pairs)]
+        if left_out and len(left_out) < len(pairs):
+            pending[task] = left_out
+            pairs = [p for p in pairs if p not in left_out]
         scorers = [e for e in encoders if _readable(frame, pairs, e)]
         scorers += sorted(set(frame.loc[references(frame), "encoder"]))
         differences = [(encoder, o) for o in others if encoder in scorers and o in scorers]
@@ -277,6 +298,7 @@ def comparison_tables(
         high,
         tuple(shown),
         incomplete=incomplete,
+        pending=pending,
     )
     difference = Table(
         f"{encoder} minus each encoder, Kendall tau, {about}; * the interval excludes 0",
@@ -287,6 +309,7 @@ def comparison_tables(
         signed=True,
         detectable=detectable,
         incomplete=incomplete,
+        pending=pending,
     )
     return summary, difference
 

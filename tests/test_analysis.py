@@ -427,6 +427,23 @@ def test_tables_of_a_run_in_progress_say_which_seeds_their_columns_cover(tmp_pat
     )
 
 
+def test_a_zoo_pair_some_encoder_has_not_reached_is_left_out_not_n_a(tmp_path):
+    """Part-way through a benchmark, the MLP has no rows on zoo y yet: the in-distribution
+    column scores every encoder on zoo x alone and says so, instead of showing the MLP as n/a
+    (which means it cannot read the zoo)."""
+    rows = pd.DataFrame(_two_zoo_rows(tmp_path))
+    partial = rows[~((rows["encoder"] == "mlp") & (rows["target"] == "y"))]
+    summary, difference = comparison_tables(partial, tmp_path)
+    assert summary.pending["in-distribution"] == [("y", "y")]
+    assert not np.isnan(summary.estimate.loc["mlp", "in-distribution"])
+    assert not np.isnan(difference.estimate.loc["mlp", "in-distribution"])
+    assert "y → y" in summary.to_markdown() and "y → y" in difference.to_markdown()
+    x_only, _ = comparison_tables(rows[rows["target"] == "x"], tmp_path)
+    assert summary.estimate.loc["sne", "in-distribution"] == pytest.approx(
+        x_only.estimate.loc["sne", "in-distribution"]
+    )
+
+
 def test_a_preset_with_too_few_test_runs_is_refused():
     with pytest.raises(ValueError, match="of 60 runs holds 12 runs, fewer than 30"):
         BenchConfig.from_dict({**TINY_BENCH, "split": [0.6, 0.2, 0.2]})
