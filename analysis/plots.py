@@ -73,8 +73,8 @@ def cross_dataset_heatmaps(rows: pd.DataFrame) -> plt.Figure | None:
 
 def _interval_bars(ax, table: Table, rows: list[str], tasks: list[str], colors: dict) -> None:
     """A group of bars per task, one per row of ``table`` (in its encoder's colour), with its
-    95% interval; n/a marked; for differences, ``*`` above (or below) a bar whose interval
-    excludes 0."""
+    95% interval; n/a marked, and "no rows" where the table has none (not run, or not yet); for
+    differences, ``*`` above (or below) a bar whose interval excludes 0."""
     width = 0.8 / len(rows)
     for i, name in enumerate(rows):
         x = np.arange(len(tasks)) + (i - (len(rows) - 1) / 2) * width
@@ -85,10 +85,11 @@ def _interval_bars(ax, table: Table, rows: list[str], tasks: list[str], colors: 
         ax.bar(
             x, np.nan_to_num(value), width, yerr=error, label=name, color=colors[name], capsize=2
         )
-        for xi, v, lo, hi in zip(x, value, low, high, strict=True):
+        for task, xi, v, lo, hi in zip(tasks, x, value, low, high, strict=True):
             if np.isnan(v):
+                mark = "no rows" if name in table.absent.get(task, ()) else "n/a"
                 ax.text(
-                    xi, 0.01, "n/a", ha="center", va="bottom", fontsize=9, rotation=90,
+                    xi, 0.01, mark, ha="center", va="bottom", fontsize=9, rotation=90,
                     fontweight="bold", color="dimgray",
                 )  # fmt: skip
             elif table.signed and excludes_zero(lo, hi):
@@ -127,6 +128,11 @@ def task_bars(summary: Table, difference: Table) -> plt.Figure | None:
         bottom.set_ylabel("SNE minus baseline")
         bottom.set_title("SNE minus each baseline, paired 95% intervals (*: excludes 0)")
         bottom.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    if summary.incomplete or summary.pending:
+        figure.suptitle(
+            "Incomplete: results still being computed (the tables' notes say what is left out)",
+            color="firebrick",
+        )
     figure.tight_layout()
     return figure
 

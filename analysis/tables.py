@@ -19,6 +19,14 @@ from analysis.intervals import Group, detectable_difference, excludes_zero, task
 from analysis.results import roles, row_file
 
 METRIC = "kendall_tau"
+ABSENT = "—"
+"""A table cell with no results behind it (an encoder not run on a task, or not yet)."""
+INCOMPLETE = "Incomplete (results still being computed):"
+
+
+def seed_list(seeds) -> str:
+    """``seed 0`` or ``seeds 0, 1, 3``."""
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
 
 @dataclass(frozen=True)
@@ -42,8 +50,13 @@ class Table:
     pending: dict = field(default_factory=dict)
     """Column -> its (source, target) pairs left out because some encoder has no rows on them
     yet (a run still in progress)."""
+    absent: dict = field(default_factory=dict)
+    """Column -> the rows with no results on it at all (not run, or not yet): shown as
+    :data:`ABSENT`, not n/a, which says an encoder ran and cannot read the zoo."""
 
     def cell(self, row, column, bold: bool = False, latex: bool = False) -> str:
+        if row in self.absent.get(column, ()):
+            return ABSENT
         m, lo, hi = (frame.loc[row, column] for frame in (self.estimate, self.low, self.high))
         if pd.isna(m):
             return "n/a"
@@ -74,13 +87,10 @@ class Table:
     def notes(self) -> list[str]:
         notes = []
         if self.incomplete:
-            over = "; ".join(
-                f"{c}: seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))}"
-                for c, s in self.incomplete.items()
-            )
+            over = "; ".join(f"{c}: {seed_list(s)}" for c, s in self.incomplete.items())
             notes.append(
-                "Incomplete (results still being computed): some columns are means over fewer "
-                f"seeds, those on which every encoder shown has rows ({over})."
+                f"{INCOMPLETE} some columns are means over fewer seeds, those on which every "
+                f"encoder shown has rows ({over})."
             )
         if self.pending:
             left = "; ".join(
@@ -88,8 +98,13 @@ class Table:
                 for c, pairs in self.pending.items()
             )
             notes.append(
-                "Incomplete (results still being computed): zoo pairs some encoder has no rows "
-                f"on yet are left out of every encoder's score ({left})."
+                f"{INCOMPLETE} zoo pairs some encoder has no rows on yet are left out of every "
+                f"encoder's score ({left})."
+            )
+        if any(self.absent.values()):
+            notes.append(
+                f"{ABSENT}: no rows on this task (not run, or not yet); n/a: ran, and cannot "
+                "read the zoo."
             )
         if self.detectable:
             sizes = ", ".join(f"{c}: {v:.3f}" for c, v in self.detectable.items())
@@ -248,10 +263,13 @@ def comparison_tables(
     others = [e for e in encoders if e != encoder]
     gap = pd.DataFrame(index=others, columns=list(columns), dtype=float)
     gap_low, gap_high = gap.copy(), gap.copy()
-    detectable, incomplete, pending = {}, {}, {}
+    detectable, incomplete, pending, absent = {}, {}, {}, {}
     all_seeds = rows["seed"].nunique()
     for task, (frame, pairs) in columns.items():
-        ran = frame[~references(frame)]
+        wanted = set(pairs)
+        on_pairs = [p in wanted for p in zip(frame["source"], frame["target"], strict=True)]
+        ran = frame[~references(frame) & np.array(on_pairs, dtype=bool)]
+        absent[task] = [e for e in encoders if e not in set(ran["encoder"])]
         ran = ran[ran["encoder"].isin(ran.loc[ran[METRIC].notna(), "encoder"])]  # not all n/a
         ran_pairs = ran.groupby("encoder")[["source", "target"]].apply(
             lambda f: set(zip(f["source"], f["target"], strict=True))
@@ -260,7 +278,9 @@ def comparison_tables(
         if left_out and len(left_out) < len(pairs):
             pending[task] = left_out
             pairs = [p for p in pairs if p not in left_out]
-        scorers = [e for e in encoders if _readable(frame, pairs, e)]
+        elif left_out:  # no pair every encoder has reached: those that have not wait
+            absent[task] += [e for e, done in ran_pairs.items() if not set(pairs) <= done]
+        scorers = [e for e in encoders if e not in absent[task] and _readable(frame, pairs, e)]
         scorers += sorted(set(frame.loc[references(frame), "encoder"]))
         differences = [(encoder, o) for o in others if encoder in scorers and o in scorers]
         groups, seeds = _groups(frame, pairs, results, scorers)
@@ -299,6 +319,7 @@ def comparison_tables(
         tuple(shown),
         incomplete=incomplete,
         pending=pending,
+        absent={t: names for t, names in absent.items() if names},
     )
     difference = Table(
         f"{encoder} minus each encoder, Kendall tau, {about}; * the interval excludes 0",
@@ -310,6 +331,11 @@ def comparison_tables(
         detectable=detectable,
         incomplete=incomplete,
         pending=pending,
+        absent={
+            t: others if encoder in names else [o for o in others if o in names]
+            for t, names in absent.items()
+            if names
+        },
     )
     return summary, difference
 
@@ -393,8 +419,8 @@ def ablation_markdown(table: pd.DataFrame) -> str:
     if seeds is not None:
         lines[1:1] = [
             "",
-            "Incomplete (results still being computed): Kendall tau over the seeds on which "
-            f"every variant has rows: {', '.join(map(str, seeds))}.",
+            f"{INCOMPLETE} Kendall tau over the seeds on which every variant has rows: "
+            f"{seed_list(seeds)}.",
         ]
     for r in table.itertuples(index=False):
         tau = f"{r.tau:.3f} [{r.tau_low:.3f}, {r.tau_high:.3f}]"

@@ -15,10 +15,11 @@ from conftest import TINY_BENCH
 from analysis.config import BenchConfig
 from analysis.intervals import Group, detectable_difference, task_intervals
 from analysis.jobs import Job
+from analysis.plots import task_bars
 from analysis.report import write_report
 from analysis.results import KEY, ResultsFormatError, ResultsStore, resume_command
 from analysis.runner import run_benchmark, unfinished
-from analysis.tables import comparison_tables
+from analysis.tables import ABSENT, comparison_tables
 from nnenc import load_zoo
 from nnenc.cli import main
 from nnenc.metrics import kendall_tau
@@ -442,6 +443,29 @@ def test_a_zoo_pair_some_encoder_has_not_reached_is_left_out_not_n_a(tmp_path):
     assert summary.estimate.loc["sne", "in-distribution"] == pytest.approx(
         x_only.estimate.loc["sne", "in-distribution"]
     )
+
+
+def test_an_encoder_with_no_rows_on_a_task_is_shown_as_not_run_not_n_a(tmp_path):
+    """Part-way through a benchmark (or in a report combining runs), the MLP has no rows on
+    zoo x as a source yet: its cross-dataset cell and its bar say "no rows", not n/a (which
+    means it ran and cannot read the zoo), and the other encoders are still scored."""
+    rows = pd.DataFrame(_two_zoo_rows(tmp_path))
+    partial = rows[~((rows["encoder"] == "mlp") & (rows["source"] == "x"))]
+    partial = partial[~((partial["encoder"] == "mlp") & (partial["target"] == "x"))]
+    summary, difference = comparison_tables(partial, tmp_path)
+    assert summary.absent == {"cross-dataset": ["mlp"]}
+    assert difference.absent == {"cross-dataset": ["mlp"]}
+    assert summary.cell("mlp", "cross-dataset") == ABSENT
+    assert summary.cell("mlp", "in-distribution") != "n/a"  # on y → y
+    assert not np.isnan(summary.estimate.loc["sne", "cross-dataset"])
+    for table in (summary, difference):
+        markdown = table.to_markdown()
+        assert f"| mlp | {ABSENT}" in markdown or f"| {ABSENT} |" in markdown
+        assert "n/a: ran, and cannot read the zoo" in markdown
+    figure = task_bars(summary, difference)
+    marks = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert "no rows" in marks and "n/a" not in marks
+    assert "Incomplete" in figure._suptitle.get_text()
 
 
 def test_a_preset_with_too_few_test_runs_is_refused():
