@@ -27,6 +27,9 @@ EXPERIMENTS = (
 )
 """``held-out-arch`` and ``small-to-large`` train on a mixed zoo and test on architectures its
 training split never had (:data:`nnenc.zoo.splits.TRANSFERS`)."""
+TRANSFER = {"held-out-arch": "held-out", "small-to-large": "larger"}
+"""Experiments that test on architectures the training split never had, and their split
+(:data:`nnenc.zoo.splits.TRANSFERS`)."""
 ABLATION_FACTORS = ("chunk_size", "pooling", "positional", "logit_invariance")
 MIN_TEST_RUNS = 30
 """The fewest training runs a test split may hold: with fewer, a Kendall tau's 95% interval is
@@ -110,13 +113,11 @@ class BenchConfig:
         from nnenc.predictors import predictor_names, predictor_role
 
         problems: list[str] = []
-        zoos = dict(raw.get("zoos") or {})
-        build_defaults = dict(raw.get("build") or {})
+        config = cls.recorded(raw)
+        zoos, encoders, experiments = config.zoos, config.encoders, config.experiments
         known_encoders = [n for n in predictor_names() if predictor_role(n) == "predictor"]
         for name, spec in zoos.items():
-            spec = dict(spec or {})
             if "path" not in spec:
-                spec = {**build_defaults, **spec}
                 if spec.get("dataset") not in dataset_names():
                     problems.append(
                         f"zoo {name!r}: unknown dataset {spec.get('dataset')!r}; valid: "
@@ -129,16 +130,11 @@ class BenchConfig:
                         f"valid: {', '.join(architecture_names())}, or mixed with an "
                         "architecture_space"
                     )
-            zoos[name] = spec
-        encoders = {name: dict(spec or {}) for name, spec in (raw.get("encoders") or {}).items()}
         for name in encoders:
             if name not in known_encoders:
                 problems.append(
                     f"unknown encoder {name!r}; valid: {', '.join(sorted(known_encoders))}"
                 )
-        experiments = {
-            name: dict(spec or {}) for name, spec in (raw.get("experiments") or {}).items()
-        }
         for name, spec in experiments.items():
             if name not in EXPERIMENTS:
                 problems.append(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
@@ -165,7 +161,7 @@ class BenchConfig:
                     )
                 if spec.get("encoder", "sne") not in known_encoders:
                     problems.append(f"ablate: unknown encoder {spec.get('encoder')!r}")
-        split = tuple(raw.get("split", (0.6, 0.2, 0.2)))
+        split = config.split
         if len(split) != 3 or abs(sum(split) - 1) > 1e-6:
             problems.append(f"split must be three fractions summing to 1, got {list(split)}")
         if len(split) == 3:
@@ -178,12 +174,11 @@ class BenchConfig:
                         f"{test_runs} runs, fewer than {MIN_TEST_RUNS}, too few to rank "
                         "encoders; build more runs or give the test split more"
                     )
-        protocol = raw.get("protocol", "final")
+        protocol, tuning = config.protocol, config.tuning
         from nnenc.zoo.splits import PROTOCOLS
 
         if protocol not in PROTOCOLS:
             problems.append(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
-        tuning = dict(raw.get("tuning") or {})
         if tuning:
             if tuning.get("zoo") not in zoos:
                 problems.append(
@@ -197,21 +192,34 @@ class BenchConfig:
                 problems.append(
                     f"tuning.trials must be a positive integer, got {tuning.get('trials')!r}"
                 )
-        seeds = tuple(int(s) for s in raw.get("seeds", (0,)))
-        if not seeds:
+        if not config.seeds:
             problems.append("seeds: give at least one")
         if problems:
             raise ValueError("benchmark configuration: " + "; ".join(problems))
+        return config
+
+    @classmethod
+    def recorded(cls, raw: dict) -> BenchConfig:
+        """``raw`` read as it is, unchecked: for a configuration a results folder recorded
+        (checked by :meth:`from_dict` when its benchmark ran; checking it again would import
+        every registered encoder). Zoos without a ``path`` get the ``build`` defaults."""
+        build = dict(raw.get("build") or {})
+        zoos = {}
+        for name, spec in (raw.get("zoos") or {}).items():
+            spec = dict(spec or {})
+            zoos[name] = spec if "path" in spec else {**build, **spec}
         return cls(
             name=str(raw.get("name", "custom")),
-            seeds=seeds,
-            split=split,
+            seeds=tuple(int(s) for s in raw.get("seeds", (0,))),
+            split=tuple(raw.get("split", (0.6, 0.2, 0.2))),
             zoos=zoos,
-            encoders=encoders,
+            encoders={name: dict(spec or {}) for name, spec in (raw.get("encoders") or {}).items()},
             training=dict(raw.get("training") or {}),
-            experiments=experiments,
-            protocol=protocol,
-            tuning=tuning,
+            experiments={
+                name: dict(spec or {}) for name, spec in (raw.get("experiments") or {}).items()
+            },
+            protocol=raw.get("protocol", "final"),
+            tuning=dict(raw.get("tuning") or {}),
             raw=raw,
         )
 
@@ -222,6 +230,27 @@ class BenchConfig:
         if name == "ablate":
             return [spec.get("encoder", "sne")]
         return list(spec.get("encoders", self.encoders))
+
+    def experiment_pairs(
+        self, name: str, architectures: dict[str, str]
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """(source zoo, target zoos) of each training experiment ``name`` runs per encoder and
+        seed; ``architectures`` maps each zoo to its architecture (cross-arch pairs zoos of
+        different ones)."""
+        spec = self.experiment(name)
+        zoos = list(spec.get("zoos", []))
+        if name == "in-dist" or name in TRANSFER:
+            return [(z, (z,)) for z in zoos]
+        if name == "cross-dataset":
+            return [(z, tuple(zoos)) for z in zoos]
+        if name == "cross-arch":
+            pairs = []
+            for source in zoos:
+                others = tuple(t for t in zoos if architectures[t] != architectures[source])
+                if others:
+                    pairs.append((source, (source, *others)))
+            return pairs
+        return [(spec["zoo"], (spec["zoo"],))]
 
     def experiment(self, name: str) -> dict:
         if name not in self.experiments:

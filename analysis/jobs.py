@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from analysis.config import BenchConfig
+from analysis.config import TRANSFER, BenchConfig
 from analysis.results import job_key, output_name
 from nnenc import load_zoo
 from nnenc.encoders import EncoderInputError
@@ -80,28 +80,6 @@ class Job:
         return output_name(*cells, target)
 
 
-TRANSFER = {"held-out-arch": "held-out", "small-to-large": "larger"}
-"""Experiments that test on architectures the training split never had, and their split
-(:data:`nnenc.zoo.splits.TRANSFERS`)."""
-
-
-def _pairs(config: BenchConfig, experiment: str, architectures: dict[str, str]):
-    spec = config.experiment(experiment)
-    zoos = list(spec.get("zoos", []))
-    if experiment == "in-dist" or experiment in TRANSFER:
-        return [(z, (z,)) for z in zoos]
-    if experiment == "cross-dataset":
-        return [(z, tuple(zoos)) for z in zoos]
-    if experiment == "cross-arch":
-        pairs = []
-        for source in zoos:
-            others = tuple(t for t in zoos if architectures[t] != architectures[source])
-            if others:
-                pairs.append((source, (source, *others)))
-        return pairs
-    return [(spec["zoo"], (spec["zoo"],))]
-
-
 def _variants(config: BenchConfig, experiment: str, encoder: str):
     """(variant name, encoder config, training) for each run of ``encoder``."""
     spec = config.encoders[encoder]
@@ -136,7 +114,7 @@ def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str
     ``architectures`` maps each zoo name to its architecture (cross-arch pairs zoos of
     different ones).
     """
-    pairs = _pairs(config, experiment, architectures)
+    pairs = config.experiment_pairs(experiment, architectures)
     encoders = config.experiment_encoders(experiment)
     jobs = []
     for source, targets in pairs:

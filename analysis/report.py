@@ -3,11 +3,13 @@ no retraining."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from analysis import plots
 from analysis.combine import combine_results
-from analysis.results import resume_command
+from analysis.progress import missing_runs, progress_note
+from analysis.results import ResultsStore, resume_command
 from analysis.tables import (
     Table,
     ablation_markdown,
@@ -57,6 +59,13 @@ def _preamble(meta: dict) -> str:
     return text
 
 
+def _progress(folder: str | Path) -> str:
+    """What ``folder``'s preset still has to run (:mod:`analysis.progress`), or ``""``."""
+    store = ResultsStore(folder)
+    missing = missing_runs(store.meta, store.rows())
+    return progress_note(missing, resume_command(store.meta, folder)) if missing else ""
+
+
 def write_report(results: str | Path, *more: str | Path, out: str | Path | None = None) -> str:
     """Write ``tables/`` (markdown + LaTeX) and ``figures/`` (PNG + PDF) into ``out`` (default:
     ``results``); returns the markdown of the tables. With ``more`` folders, their rows are read
@@ -82,7 +91,11 @@ def write_report(results: str | Path, *more: str | Path, out: str | Path | None 
         write_csv(table, tables / "zoos.csv")
         sections.append(zoo_markdown(table))
         _write(tables / "zoos.md", sections[-1])
+    progress = tuple(_progress(folder) for folder in [results, *more])
+    progress = tuple(note for note in progress if note)
+    sections += progress
     summary, difference = comparison_tables(rows, results)
+    summary, difference = (replace(t, progress=progress) for t in (summary, difference))
     if len(summary.estimate.columns):
         sections.append(_write_table(tables, "summary", summary))
         if "sne" in set(rows["encoder"]):

@@ -53,6 +53,8 @@ class Table:
     absent: dict = field(default_factory=dict)
     """Column -> the rows with no results on it at all (not run, or not yet): shown as
     :data:`ABSENT`, not n/a, which says an encoder ran and cannot read the zoo."""
+    progress: tuple[str, ...] = ()
+    """Notes on what the results folders still lack (:mod:`analysis.progress`)."""
 
     def cell(self, row, column, bold: bool = False, latex: bool = False) -> str:
         if row in self.absent.get(column, ()):
@@ -106,6 +108,7 @@ class Table:
                 f"{ABSENT}: no rows on this task (not run, or not yet); n/a: ran, and cannot "
                 "read the zoo."
             )
+        notes += self.progress
         if self.detectable:
             sizes = ", ".join(f"{c}: {v:.3f}" for c, v in self.detectable.items())
             notes.append(

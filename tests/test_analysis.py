@@ -16,6 +16,7 @@ from analysis.config import BenchConfig
 from analysis.intervals import Group, detectable_difference, task_intervals
 from analysis.jobs import Job
 from analysis.plots import task_bars
+from analysis.progress import missing_runs, progress_note
 from analysis.report import write_report
 from analysis.results import KEY, ResultsFormatError, ResultsStore, resume_command
 from analysis.runner import run_benchmark, unfinished
@@ -59,6 +60,9 @@ def test_the_report_writes_tables_and_figures_from_saved_results(tiny_results):
     assert "| *label-noise* |" in text and "n/a" in text
     assert "Preset `tiny`: networks drawn as each run's final checkpoint" in text
     assert "| digits | 60 (" in text and "label-noise reference" in text  # the zoo table
+    assert "Incomplete" not in text and not missing_runs(
+        ResultsStore(out).meta, ResultsStore(out).rows()
+    )
     for name in ("summary.md", "summary.tex", "cross-dataset-sne.md", "zoos.md"):
         assert (out / "tables" / name).is_file()
     for name in ("tasks", "cross-dataset-heatmaps", "best-scatter", "embedding-cross-arch"):
@@ -466,6 +470,39 @@ def test_an_encoder_with_no_rows_on_a_task_is_shown_as_not_run_not_n_a(tmp_path)
     marks = [t.get_text() for ax in figure.axes for t in ax.texts]
     assert "no rows" in marks and "n/a" not in marks
     assert "Incomplete" in figure._suptitle.get_text()
+
+
+def test_a_report_names_the_runs_its_preset_still_has_to_do():
+    """A zoo no encoder has reached leaves no trace in the tables (they average the pairs they
+    have): the report names what is still to run, from the preset in ``meta.json``."""
+    meta = {"config": TINY_BENCH}
+    done = [
+        {
+            "experiment": "cross-dataset",
+            "encoder": e,
+            "variant": None,
+            "source": "digits",
+            "seed": s,
+        }
+        for e in ("sne", "mlp", "statnn-trees")
+        for s in (0, 1)
+    ]
+    done.append({**done[2], "source": "shapes", "seed": 0})  # mlp on shapes, seed 0
+    missing = missing_runs(meta, pd.DataFrame(done))
+    described = {(m.experiment, m.describe()) for m in missing}
+    assert described == {
+        ("cross-dataset", "shapes (5 of 6 runs)"),
+        ("cross-arch", "digits (all runs)"),
+        ("cross-arch", "digits-dense (all runs)"),
+        ("ablate", "digits (all runs)"),
+    }
+    assert next(m for m in missing if m.experiment == "ablate").total == 3 * 2  # variants x seeds
+    note = progress_note(missing, "nnenc bench ...")
+    assert "cross-arch from digits (all runs), digits-dense (all runs)" in note
+    half = [r for r in done if r["encoder"] != "sne"] + [{**done[0], "source": "shapes"}]
+    partial = {(m.experiment, m.source): m for m in missing_runs(meta, pd.DataFrame(half))}
+    assert partial["cross-dataset", "digits"].describe() == "digits (2 of 6 runs: sne)"
+    assert missing_runs({"config": {"name": "old"}}, pd.DataFrame(done)) == []
 
 
 def test_a_preset_with_too_few_test_runs_is_refused():
