@@ -21,7 +21,12 @@ errors, UnicodeDecodeError and JSONDecodeError)."""
 
 
 def read_table(path: str | Path, what: str = "metrics table", **options) -> pd.DataFrame:
-    """``pd.read_csv(path, **options)``; a file that cannot be decoded is refused by name."""
+    """``pd.read_csv(path, **options)``; a file that cannot be decoded is refused by name.
+
+    Floats are parsed exactly (``float_precision="round_trip"``): pandas' default parser may
+    differ from one version to the next in a float64's last digit (3.0 and 3.1 do), which would
+    change what :meth:`nnenc.Zoo.digest` reads from the same file."""
+    options.setdefault("float_precision", "round_trip")
     try:
         return pd.read_csv(path, **options)
     except DECODE_ERRORS as err:

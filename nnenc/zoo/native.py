@@ -38,6 +38,7 @@ from nnenc.io.atomic import atomic_directory, atomic_path, write_csv, write_json
 from nnenc.layout import FlatLayout
 from nnenc.version import package_version
 from nnenc.zoo.columns import REQUIRED_COLUMNS
+from nnenc.zoo.decoding import read_table
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.integrity import row_checksums, seal
 from nnenc.zoo.writer_lock import WriterLock
@@ -196,7 +197,7 @@ class ZooWriter:
         shards = self.finished_shards()
         tables, counts = [], dict.fromkeys(self.layouts, 0)
         for shard in shards:
-            table = pd.read_csv(self.shard_dir / shard / METRICS)
+            table = read_table(self.shard_dir / shard / METRICS)
             for arch in self.layouts:
                 sel = table["architecture"] == arch
                 table.loc[sel, "row"] += counts[arch]
