@@ -284,7 +284,15 @@ def comparison_tables(
         elif left_out:  # no pair every encoder has reached: those that have not wait
             absent[task] += [e for e, done in ran_pairs.items() if not set(pairs) <= done]
         scorers = [e for e in encoders if e not in absent[task] and _readable(frame, pairs, e)]
-        scorers += sorted(set(frame.loc[references(frame), "encoder"]))
+        # a reference is scored where it has rows on every target (else it would leave out,
+        # for every encoder, the pairs it has not reached yet)
+        targets = {t for _, t in pairs}
+        reached = frame[references(frame)].groupby("encoder")["target"].agg(set)
+        for name in shown:
+            if name in reached and targets <= reached[name]:
+                scorers.append(name)
+            else:
+                absent[task].append(name)
         differences = [(encoder, o) for o in others if encoder in scorers and o in scorers]
         groups, seeds = _groups(frame, pairs, results, scorers)
         if not groups:
@@ -335,9 +343,9 @@ def comparison_tables(
         incomplete=incomplete,
         pending=pending,
         absent={
-            t: others if encoder in names else [o for o in others if o in names]
+            t: gone
             for t, names in absent.items()
-            if names
+            if (gone := others if encoder in names else [o for o in others if o in names])
         },
     )
     return summary, difference

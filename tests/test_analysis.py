@@ -451,14 +451,24 @@ def test_a_zoo_pair_some_encoder_has_not_reached_is_left_out_not_n_a(tmp_path):
 
 def test_an_encoder_with_no_rows_on_a_task_is_shown_as_not_run_not_n_a(tmp_path):
     """Part-way through a benchmark (or in a report combining runs), the MLP has no rows on
-    zoo x as a source yet: its cross-dataset cell and its bar say "no rows", not n/a (which
-    means it ran and cannot read the zoo), and the other encoders are still scored."""
+    zoo x as a source yet, and the label-noise reference none on zoo y: their cells and bars
+    say "no rows", not n/a (which means it ran and cannot read the zoo), and the other
+    encoders are still scored on every pair."""
     rows = pd.DataFrame(_two_zoo_rows(tmp_path))
     partial = rows[~((rows["encoder"] == "mlp") & (rows["source"] == "x"))]
     partial = partial[~((partial["encoder"] == "mlp") & (partial["target"] == "x"))]
+    partial = partial[~((partial["encoder"] == LABEL_NOISE) & (partial["target"] == "y"))]
     summary, difference = comparison_tables(partial, tmp_path)
-    assert summary.absent == {"cross-dataset": ["mlp"]}
+    assert summary.absent == {
+        "cross-dataset": ["mlp", LABEL_NOISE],
+        "in-distribution": [LABEL_NOISE],
+    }
     assert difference.absent == {"cross-dataset": ["mlp"]}
+    # the reference, not yet on zoo y, is not scored rather than holding back the pair x → y
+    complete, _ = comparison_tables(rows, tmp_path)
+    assert summary.estimate.loc["sne", "cross-dataset"] == pytest.approx(
+        complete.estimate.loc["sne", "cross-dataset"]
+    )
     assert summary.cell("mlp", "cross-dataset") == ABSENT
     assert summary.cell("mlp", "in-distribution") != "n/a"  # on y → y
     assert not np.isnan(summary.estimate.loc["sne", "cross-dataset"])
