@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.config import EXPERIMENTS
+from analysis.protocol import EXPERIMENTS
 
 
 def _bench(args: argparse.Namespace) -> int:

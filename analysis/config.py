@@ -4,43 +4,29 @@
 A preset names the zoos (a build spec for ``nnenc.builder``, or a ``path`` to a zoo on disk), the
 encoders with their options, the training defaults, the seeds, the split, and what each
 experiment runs on. ``analysis/presets/quick.yaml`` is the documented example.
+
+Checking a preset imports the registered datasets, architectures and encoders (and torch); the
+configuration as read and the protocol's constants are in :mod:`analysis.protocol`, which a report
+uses without them.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from nnenc.io.assignments import parse_assignments
-
-EXPERIMENTS = (
-    "in-dist",
-    "cross-dataset",
-    "cross-arch",
-    "held-out-arch",
-    "small-to-large",
-    "ablate",
+from analysis.protocol import (
+    ABLATION_FACTORS,
+    EXPERIMENTS,
+    MIN_TEST_RUNS,
+    BenchSpec,
+    experiment_zoos,
+    split_counts,
 )
-"""``held-out-arch`` and ``small-to-large`` train on a mixed zoo and test on architectures its
-training split never had (:data:`nnenc.zoo.splits.TRANSFERS`)."""
-TRANSFER = {"held-out-arch": "held-out", "small-to-large": "larger"}
-"""Experiments that test on architectures the training split never had, and their split
-(:data:`nnenc.zoo.splits.TRANSFERS`)."""
-ABLATION_FACTORS = ("chunk_size", "pooling", "positional", "logit_invariance")
-MIN_TEST_RUNS = 30
-"""The fewest training runs a test split may hold: with fewer, a Kendall tau's 95% interval is
-wider than +-0.25 and no comparison can be read from it."""
-
-
-def split_counts(runs: int, split: tuple[float, float, float]) -> tuple[int, int, int]:
-    """Train, val and test runs of a zoo of ``runs`` runs, rounded as
-    :func:`nnenc.zoo.splits.split_by_group` cuts them."""
-    cuts = [round(sum(split[: i + 1]) * runs) for i in range(2)]
-    return cuts[0], cuts[1] - cuts[0], runs - cuts[1]
+from nnenc.io.assignments import parse_assignments
 
 
 def preset_names() -> list[str]:
@@ -67,27 +53,8 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def experiment_zoos(spec: dict) -> list[str]:
-    """The zoos an experiment's spec names (``zoos:`` list, or one ``zoo:`` for ablations)."""
-    return [*spec.get("zoos", []), *([spec["zoo"]] if "zoo" in spec else [])]
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """A checked benchmark configuration (see the module docstring)."""
-
-    name: str
-    seeds: tuple[int, ...]
-    split: tuple[float, float, float]
-    zoos: dict[str, dict]
-    encoders: dict[str, dict]
-    training: dict
-    experiments: dict[str, dict]
-    protocol: str = "final"
-    tuning: dict = field(default_factory=dict)
-    """``{zoo, trials, seed}``: every encoder's search on ``zoo``'s validation split (see
-    :mod:`analysis.tuning`); empty: the presets' settings as given."""
-    raw: dict = field(repr=False, default_factory=dict)
+class BenchConfig(BenchSpec):
+    """A benchmark configuration checked whole (see the module docstring)."""
 
     @classmethod
     def load(cls, preset: str, overrides: list[str] | None = None) -> BenchConfig:
@@ -113,7 +80,7 @@ class BenchConfig:
         from nnenc.predictors import predictor_names, predictor_role
 
         problems: list[str] = []
-        config = cls.recorded(raw)
+        config = cls.read(raw)
         zoos, encoders, experiments = config.zoos, config.encoders, config.experiments
         known_encoders = [n for n in predictor_names() if predictor_role(n) == "predictor"]
         for name, spec in zoos.items():
@@ -197,65 +164,3 @@ class BenchConfig:
         if problems:
             raise ValueError("benchmark configuration: " + "; ".join(problems))
         return config
-
-    @classmethod
-    def recorded(cls, raw: dict) -> BenchConfig:
-        """``raw`` read as it is, unchecked: for a configuration a results folder recorded
-        (checked by :meth:`from_dict` when its benchmark ran; checking it again would import
-        every registered encoder). Zoos without a ``path`` get the ``build`` defaults."""
-        build = dict(raw.get("build") or {})
-        zoos = {}
-        for name, spec in (raw.get("zoos") or {}).items():
-            spec = dict(spec or {})
-            zoos[name] = spec if "path" in spec else {**build, **spec}
-        return cls(
-            name=str(raw.get("name", "custom")),
-            seeds=tuple(int(s) for s in raw.get("seeds", (0,))),
-            split=tuple(raw.get("split", (0.6, 0.2, 0.2))),
-            zoos=zoos,
-            encoders={name: dict(spec or {}) for name, spec in (raw.get("encoders") or {}).items()},
-            training=dict(raw.get("training") or {}),
-            experiments={
-                name: dict(spec or {}) for name, spec in (raw.get("experiments") or {}).items()
-            },
-            protocol=raw.get("protocol", "final"),
-            tuning=dict(raw.get("tuning") or {}),
-            raw=raw,
-        )
-
-    def experiment_encoders(self, name: str) -> list[str]:
-        """The encoders experiment ``name`` runs: its ``encoders`` list, else every encoder of
-        the preset (an ablation runs its one ``encoder``)."""
-        spec = self.experiment(name)
-        if name == "ablate":
-            return [spec.get("encoder", "sne")]
-        return list(spec.get("encoders", self.encoders))
-
-    def experiment_pairs(
-        self, name: str, architectures: dict[str, str]
-    ) -> list[tuple[str, tuple[str, ...]]]:
-        """(source zoo, target zoos) of each training experiment ``name`` runs per encoder and
-        seed; ``architectures`` maps each zoo to its architecture (cross-arch pairs zoos of
-        different ones)."""
-        spec = self.experiment(name)
-        zoos = list(spec.get("zoos", []))
-        if name == "in-dist" or name in TRANSFER:
-            return [(z, (z,)) for z in zoos]
-        if name == "cross-dataset":
-            return [(z, tuple(zoos)) for z in zoos]
-        if name == "cross-arch":
-            pairs = []
-            for source in zoos:
-                others = tuple(t for t in zoos if architectures[t] != architectures[source])
-                if others:
-                    pairs.append((source, (source, *others)))
-            return pairs
-        return [(spec["zoo"], (spec["zoo"],))]
-
-    def experiment(self, name: str) -> dict:
-        if name not in self.experiments:
-            raise ValueError(
-                f"preset {self.name!r} has no {name!r} experiment; it has: "
-                f"{', '.join(self.experiments) or 'none'}"
-            )
-        return self.experiments[name]

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from analysis.config import TRANSFER, BenchConfig
+from analysis.config import BenchConfig
+from analysis.protocol import TRANSFER
 from analysis.results import job_key, output_name
 from nnenc import load_zoo
 from nnenc.encoders import EncoderInputError

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.config import EXPERIMENTS, BenchConfig
+from analysis.protocol import EXPERIMENTS, BenchSpec
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Missing:
         return f"{self.source} ({runs})"
 
 
-def _variants(config: BenchConfig, experiment: str) -> list[str]:
+def _variants(config: BenchSpec, experiment: str) -> list[str]:
     if experiment != "ablate":
         return [""]
     factors = config.experiment("ablate").get("factors", {})
@@ -47,7 +47,7 @@ def missing_runs(meta: dict, rows: pd.DataFrame) -> list[Missing]:
     references aside), grouped by experiment and source zoo; empty for a finished folder or a
     ``meta.json`` older than the presets."""
     try:
-        config = BenchConfig.recorded(meta.get("config", {}))
+        config = BenchSpec.read(meta.get("config", {}))
     except (ValueError, TypeError):
         return []
     architectures = {name: str(spec.get("architecture")) for name, spec in config.zoos.items()}

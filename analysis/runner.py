@@ -11,8 +11,9 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from analysis.config import MIN_TEST_RUNS, BenchConfig, experiment_zoos, split_counts
+from analysis.config import BenchConfig
 from analysis.jobs import Job, job_arguments, plan_jobs, run_job
+from analysis.protocol import MIN_TEST_RUNS, experiment_zoos, split_counts
 from analysis.results import ResultsStore, canonical_json
 from analysis.tuning import (
     reuse_searches,
