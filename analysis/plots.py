@@ -169,9 +169,9 @@ def best_scatter(
     return ax.figure
 
 
-def ablation_curves(table: pd.DataFrame) -> plt.Figure | None:
+def ablation_curves(table: pd.DataFrame, incomplete: bool = False) -> plt.Figure | None:
     """Per factor: Kendall tau (95% interval), training time and peak memory against its
-    values."""
+    values; ``incomplete``: the run still has ablation runs to do, said in red."""
     if table.empty:
         return None
     factors = list(dict.fromkeys(table["factor"]))
@@ -194,6 +194,11 @@ def ablation_curves(table: pd.DataFrame) -> plt.Figure | None:
             if row == 0:
                 ax.set_title(factor)
     figure.suptitle("SNE ablations (one factor at a time; error bars: 95% intervals)")
+    if incomplete:
+        figure.suptitle(
+            "SNE ablations, incomplete:\nresults still being computed",
+            color="firebrick",
+        )
     figure.tight_layout()
     return figure
 

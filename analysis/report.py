@@ -59,10 +59,12 @@ def _preamble(meta: dict) -> str:
     return text
 
 
-def _progress(folder: str | Path) -> str:
-    """What ``folder``'s preset still has to run (:mod:`analysis.progress`), or ``""``."""
+def _progress(folder: str | Path, experiment: str | None = None) -> str:
+    """What ``folder``'s preset still has to run (:mod:`analysis.progress`), of ``experiment``
+    or of all, or ``""``."""
     store = ResultsStore(folder)
     missing = missing_runs(store.meta, store.rows())
+    missing = [m for m in missing if experiment in (None, m.experiment)]
     return progress_note(missing, resume_command(store.meta, folder)) if missing else ""
 
 
@@ -115,10 +117,12 @@ def write_report(results: str | Path, *more: str | Path, out: str | Path | None 
         )
     ablations = ablation_table(rows, results)
     if not ablations.empty:
-        text = ablation_markdown(ablations)
+        pending = tuple(n for n in (_progress(f, "ablate") for f in [results, *more]) if n)
+        text = ablation_markdown(ablations, pending)
         _write(tables / "ablations.md", text)
         write_csv(ablations, tables / "ablations.csv")
         sections.append(text)
-        plots.save(plots.ablation_curves(ablations), figures / "ablations")
+        incomplete = bool(pending) or "incomplete_seeds" in ablations.attrs
+        plots.save(plots.ablation_curves(ablations, incomplete), figures / "ablations")
     plots.save(plots.best_scatter(rows, results), figures / "best-scatter")
     return "\n\n".join(sections)

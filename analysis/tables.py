@@ -383,7 +383,8 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
     base = _base_variant(frame)
     pairs = sorted({(s, t) for s, t in zip(frame["source"], frame["target"], strict=True)})
     groups, seeds = _groups(frame, pairs, Path(results), variants, key="variant")
-    found = task_intervals(groups, variants, [(v, base) for v in variants if v != base], seed)
+    gaps = [(v, base) for v in variants if base is not None and v != base]
+    found = task_intervals(groups, variants, gaps, seed)
     table = frame.groupby(["factor", "value", "variant"]).agg(
         train_seconds=("train_seconds", "mean"),
         peak_rss_mb=("peak_rss_mb", "mean"),
@@ -395,7 +396,8 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
     table["tau_high"] = [found[v].high for v in table["variant"]]
     for column, attribute in (("gap", "estimate"), ("gap_low", "low"), ("gap_high", "high")):
         table[column] = [
-            getattr(found[(v, base)], attribute) if v != base else np.nan for v in table["variant"]
+            getattr(found[(v, base)], attribute) if (v, base) in found else np.nan
+            for v in table["variant"]
         ]
     order = {factor: i for i, factor in enumerate(dict.fromkeys(frame["factor"]))}
     table["_factor"] = table["factor"].map(order)
@@ -408,34 +410,44 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
     return table
 
 
-def _base_variant(frame: pd.DataFrame) -> str:
+def _base_variant(frame: pd.DataFrame) -> str | None:
     """The variant with the preset configuration: the one whose job has aliases under every
-    factor, i.e. the variant name sharing its training with the most rows."""
+    factor, i.e. the settings that several variant names share; ``None`` while that job has no
+    rows (an ablation in progress: no other variant may stand in for it) or with one factor,
+    whose base value has no alias to tell it by."""
     shared = frame.groupby("config")["variant"].nunique()
-    config = shared.idxmax()
-    return sorted(frame.loc[frame["config"] == config, "variant"])[0]
+    if shared.empty or shared.max() < 2:
+        return None
+    return sorted(frame.loc[frame["config"] == shared.idxmax(), "variant"])[0]
 
 
-def ablation_markdown(table: pd.DataFrame) -> str:
-    base = table.attrs.get("base", "")
+def ablation_markdown(table: pd.DataFrame, progress: tuple[str, ...] = ()) -> str:
+    """The ablation table; ``progress``: what the run still has to do (:mod:`analysis.progress`),
+    said under the title."""
+    base = table.attrs.get("base")
+    preset = f"({base} and its equals)" if base else "(no rows of it yet, so no differences)"
     lines = [
         "**SNE ablations** (one factor at a time from the preset configuration "
-        f"({base} and its equals); Kendall tau [95% interval], and the difference from the "
+        f"{preset}; Kendall tau [95% interval], and the difference from the "
         "preset configuration, paired; * the interval excludes 0)",
         "",
         "| factor | value | Kendall tau | minus preset | train s | peak RSS (MB) |",
         "|---|---|---|---|---|---|",
     ]
+    notes = list(progress)
     seeds = table.attrs.get("incomplete_seeds")
     if seeds is not None:
-        lines[1:1] = [
-            "",
+        notes.append(
             f"{INCOMPLETE} Kendall tau over the seeds on which every variant has rows: "
-            f"{seed_list(seeds)}.",
-        ]
+            f"{seed_list(seeds)}."
+        )
+    for note in reversed(notes):
+        lines[1:1] = ["", note]
     for r in table.itertuples(index=False):
         tau = f"{r.tau:.3f} [{r.tau_low:.3f}, {r.tau_high:.3f}]"
-        if pd.isna(r.gap):
+        if r.variant != base and pd.isna(r.gap):
+            gap = "—"
+        elif pd.isna(r.gap):
             gap = "(preset)"
         else:
             mark = " *" if excludes_zero(r.gap_low, r.gap_high) else ""

@@ -15,12 +15,12 @@ from conftest import TINY_BENCH
 from analysis.config import BenchConfig
 from analysis.intervals import Group, detectable_difference, task_intervals
 from analysis.jobs import Job
-from analysis.plots import task_bars
+from analysis.plots import ablation_curves, task_bars
 from analysis.progress import missing_runs, progress_note
 from analysis.report import write_report
 from analysis.results import KEY, ResultsFormatError, ResultsStore, resume_command
 from analysis.runner import run_benchmark, unfinished
-from analysis.tables import ABSENT, comparison_tables
+from analysis.tables import ABSENT, ablation_markdown, ablation_table, comparison_tables
 from nnenc import load_zoo
 from nnenc.cli import main
 from nnenc.metrics import kendall_tau
@@ -575,3 +575,26 @@ def test_a_figure_saved_twice_is_the_same_bytes(tmp_path):
         digests.append([p.read_bytes() for p in written])
     assert digests[0] == digests[1] and len(digests[0]) == 2
     assert plots.save(None, tmp_path / "none") == []
+
+
+def test_an_ablation_whose_preset_configuration_has_not_run_compares_nothing(tiny_results):
+    """Part-way through the ablations the preset configuration's job (chunk 8, also named
+    pooling=mean) may not have run: no other variant stands in for it. Seen on the full preset,
+    where chunk 16 had run before the preset's chunk 32 and was labelled the preset."""
+    _, results, _ = tiny_results
+    rows = ResultsStore(results).rows()
+    ablate = rows[rows["experiment"] == "ablate"]
+    table = ablation_table(ablate, results)
+    assert table.attrs["base"] == "chunk_size=8"
+    gaps = table.set_index("variant")["gap"]
+    assert np.isnan(gaps["chunk_size=8"]) and not np.isnan(gaps["chunk_size=16"])
+
+    partial = ablate[~ablate["variant"].isin(["chunk_size=8", "pooling=mean"])]
+    table = ablation_table(partial, results)
+    assert table.attrs["base"] is None
+    assert table["variant"].tolist() == ["chunk_size=16"] and table["gap"].isna().all()
+    markdown = ablation_markdown(table, ("Incomplete (results still being computed): …",))
+    assert "no rows of it yet" in markdown and "(preset)" not in markdown
+    assert "| chunk_size | 16 |" in markdown and "Incomplete" in markdown
+    figure = ablation_curves(table, incomplete=True)
+    assert "incomplete" in figure._suptitle.get_text()
