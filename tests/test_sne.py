@@ -80,6 +80,28 @@ def test_processing_chunks_in_small_groups_gives_the_same_encoding(layer_config,
     assert small.project.weight.grad is not None
 
 
+def test_streaming_under_bf16_autocast_gives_the_batched_encoding():
+    """Under bf16 autocast (what ``--precision bf16`` and ``auto`` on native-bf16 CPUs run), a
+    network with streamed layers and whole ones encodes as the batched network does, within bf16
+    rounding: the layer encodings come back in bf16 and are put in layer order, not written
+    into an fp32 buffer (that failed with "Index put requires the source and destination
+    dtypes match")."""
+    big = _sne(chunk_size=16)
+    # groups of 32 chunks: of cnn-small's layers (16, 160, 160, 20 chunks) and the MLP's
+    # (416, 96, 30), the first and last stay whole and the others stream
+    small = _sne(chunk_size=16, max_group_elements=16 * 48 * 32)
+    small.load_state_dict(big.state_dict())
+    assert small.chunk_group == 32
+    networks = [_network("cnn-small", 0), _network("mlp", 1)]
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = big.encode(networks, stream=False).float()
+        streamed = small.encode(networks, stream=True).float()
+        one = small.encode_streaming(networks[1]).float()
+    assert torch.isfinite(streamed).all()
+    torch.testing.assert_close(streamed, expected, atol=0.05, rtol=0.05)
+    torch.testing.assert_close(one, expected[1], atol=0.05, rtol=0.05)
+
+
 @pytest.mark.parametrize(
     "config",
     [

@@ -145,9 +145,6 @@ class ChunkSource:
         """Per layer, its index and kind in its network; the networks as sets of layers."""
         raise NotImplementedError
 
-    def new_empty(self, *shape: int) -> torch.Tensor:
-        raise NotImplementedError
-
 
 class BatchChunks(ChunkSource):
     """The chunks of a collated batch (:meth:`~nnenc.encoders.sne.SNE.collate`): a layer's chunks are contiguous,
@@ -203,9 +200,6 @@ class BatchChunks(ChunkSource):
     def network_sets(self) -> tuple[torch.Tensor, torch.Tensor, SetBuckets]:
         batch = self.batch
         return batch["layer_index"], batch["layer_kind"], batch["network_buckets"]
-
-    def new_empty(self, *shape: int) -> torch.Tensor:
-        return self.batch["values"].new_empty(shape)
 
 
 class WeightChunks(ChunkSource):
@@ -263,6 +257,3 @@ class WeightChunks(ChunkSource):
         device = self.device
         buckets = SetBuckets.of(torch.tensor([n_layers])).to(device)
         return torch.arange(n_layers, device=device), self.kinds.to(device), buckets
-
-    def new_empty(self, *shape: int) -> torch.Tensor:
-        return torch.empty(shape, device=self.device)

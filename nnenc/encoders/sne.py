@@ -237,12 +237,17 @@ class SNE(WeightEncoder):
             return source.layer_buckets().encode(
                 self.layer_encoder, inputs, temporary_elements=size_of, layout=layout
             )
-        out = source.new_empty(len(counts), self.hidden)
+        # Pieces in any order, put back in layer order at the end: under autocast the
+        # encodings come in the compute dtype, so there is no buffer to write them into.
+        pieces, order = [], []
         if whole.any():
             inputs = self.layer_inputs(source.layers(whole))
-            out[whole] = SetBuckets.of(counts[whole]).encode(
-                self.layer_encoder, inputs, temporary_elements=size_of, layout=layout
+            pieces.append(
+                SetBuckets.of(counts[whole]).encode(
+                    self.layer_encoder, inputs, temporary_elements=size_of, layout=layout
+                )
             )
+            order.append(whole.nonzero().flatten())
         for layer in streamed.nonzero().flatten().tolist():
             units, per_unit = source.units(layer)
             step = max(1, group // per_unit)
@@ -251,8 +256,9 @@ class SNE(WeightEncoder):
                 for first in range(0, units, step):
                     yield self.layer_inputs(source.units_of(layer, first, min(first + step, units)))
 
-            out[layer] = self.layer_encoder.encode_groups(groups)
-        return out
+            pieces.append(self.layer_encoder.encode_groups(groups)[None])
+            order.append(torch.tensor([layer], device=streamed.device))
+        return torch.cat(pieces)[torch.cat(order).argsort().to(pieces[0].device)]
 
     def encode_networks(
         self,
