@@ -8,6 +8,7 @@ should see one :class:`ZooFormatError` that says which file cannot be read and w
 from __future__ import annotations
 
 import json
+import warnings
 import zlib
 from pathlib import Path
 
@@ -25,10 +26,16 @@ def read_table(path: str | Path, what: str = "metrics table", **options) -> pd.D
 
     Floats are parsed exactly (``float_precision="round_trip"``): pandas' default parser may
     differ from one version to the next in a float64's last digit (3.0 and 3.1 do), which would
-    change what :meth:`nnenc.Zoo.digest` reads from the same file."""
+    change what :meth:`nnenc.Zoo.digest` reads from the same file. pandas 3.1 deprecates the
+    argument (Pandas4Warning) without making its default exact; the warning is silenced here
+    rather than printed on every zoo a user reads."""
     options.setdefault("float_precision", "round_trip")
     try:
-        return pd.read_csv(path, **options)
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="The 'float_precision' argument is deprecated"
+            )
+            return pd.read_csv(path, **options)
     except DECODE_ERRORS as err:
         raise ZooFormatError(path, f"cannot read the {what} ({type(err).__name__}: {err})") from err
 
