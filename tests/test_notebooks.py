@@ -1,6 +1,8 @@
 """Every notebook runs top to bottom in a fresh kernel on tiny settings, and is stored without
 outputs."""
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -25,6 +27,21 @@ def _execute(name: str, parameters: dict, cwd: Path) -> nbformat.NotebookNode:
     return notebook
 
 
+def _assert_git_ignores_what_it_wrote(cwd: Path) -> None:
+    """Everything a notebook wrote into its folder (``cwd`` stands for ``notebooks/``) is
+    ignored by the repository's .gitignore: run from a clone, it leaves ``git status`` clean."""
+    root = NOTEBOOKS.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    written = sorted(cwd.iterdir())
+    assert written, "the notebook wrote nothing: nothing to check"
+    paths = [f"notebooks/{p.name}" + ("/any-file" if p.is_dir() else "") for p in written]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *paths], cwd=root, capture_output=True, text=True
+    ).stdout.split()
+    assert sorted(ignored) == sorted(paths), f"not git-ignored: {set(paths) - set(ignored)}"
+
+
 def _outputs(notebook) -> str:
     return "\n".join(
         output.get("text", "") + str(output.get("data", {}).get("text/markdown", ""))
@@ -35,11 +52,12 @@ def _outputs(notebook) -> str:
 
 
 def test_quickstart_runs(tmp_path):
-    parameters = {"runs": 8, "epochs": 1, "resolution": 16, "train_epochs": 1, "workdir": "work"}
+    parameters = {"runs": 8, "epochs": 1, "resolution": 16, "train_epochs": 1}
     notebook = _execute("01_quickstart.ipynb", parameters, tmp_path)
     text = _outputs(notebook)
     assert "measured test accuracy" in text and "saved and reloaded" in text
-    assert (tmp_path / "work" / "sne-model" / "weights.safetensors").is_file()
+    assert (tmp_path / "quickstart-work" / "sne-model" / "weights.safetensors").is_file()
+    _assert_git_ignores_what_it_wrote(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -54,6 +72,7 @@ def test_results_notebooks_run_on_saved_results(name, expected, tiny_bench, tmp_
     _, results, _ = tiny_bench
     notebook = _execute(name, {"results_dir": str(results)}, tmp_path)
     assert expected in _outputs(notebook)
+    _assert_git_ignores_what_it_wrote(tmp_path)
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
