@@ -170,8 +170,9 @@ def best_scatter(
 
 
 def ablation_curves(table: pd.DataFrame, incomplete: bool = False) -> plt.Figure | None:
-    """Per factor: Kendall tau (95% interval), training time and peak memory against its
-    values; ``incomplete``: the run still has ablation runs to do, said in red."""
+    """Per factor: Kendall tau (95% interval), training time and peak memory (means over seeds)
+    against its values, the preset configuration ringed; ``incomplete``: the run still has
+    ablation runs to do, said in red."""
     if table.empty:
         return None
     factors = list(dict.fromkeys(table["factor"]))
@@ -180,20 +181,29 @@ def ablation_curves(table: pd.DataFrame, incomplete: bool = False) -> plt.Figure
         part = table[table["factor"] == factor]
         x = np.arange(len(part))
         for row, (field, label) in enumerate(
-            [("tau", "Kendall tau"), ("train_seconds", "train s"), ("peak_rss_mb", "peak MB")]
+            [
+                ("tau", "Kendall tau"),
+                ("train_seconds", "train s (mean)"),
+                ("peak_rss_mb", "peak MB (mean)"),
+            ]
         ):
             ax = axes[row, column]
             error = None
             if field == "tau":
                 error = np.stack([part["tau"] - part["tau_low"], part["tau_high"] - part["tau"]])
             ax.errorbar(x, part[field], yerr=error, marker="o", capsize=3)
+            preset = part["preset"].to_numpy(bool)
+            ax.plot(x[preset], part[field][preset], "o", ms=12, mfc="none", mec="black")
             ax.set_xticks(x, part["value"])
             ax.ticklabel_format(axis="y", useOffset=False, style="plain")
             if column == 0:
                 ax.set_ylabel(label)
             if row == 0:
                 ax.set_title(factor)
-    figure.suptitle("SNE ablations (one factor at a time; error bars: 95% intervals)")
+    figure.suptitle(
+        "SNE ablations, one factor at a time (error bars: 95% intervals over test runs "
+        "and seeds; ringed: the preset configuration)"
+    )
     if incomplete:
         figure.suptitle(
             "SNE ablations, incomplete:\nresults still being computed",

@@ -373,7 +373,8 @@ def cross_dataset_matrix(rows: pd.DataFrame, encoder: str) -> Table:
 def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd.DataFrame:
     """Variant -> tau with its 95% interval, its difference from the encoder's preset
     configuration with an interval (one paired bootstrap over every variant's predictions),
-    train seconds and peak memory (means)."""
+    train seconds and peak memory (means); ``preset`` marks the preset configuration's job under
+    each factor's name for it (no difference is computed for those: it is the same job)."""
     frame = rows[(rows["experiment"] == "ablate") & ~references(rows)].copy()
     if frame.empty:
         return pd.DataFrame()
@@ -381,9 +382,13 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
     frame[["factor", "value"]] = frame["variant"].str.split("=", n=1, expand=True)
     variants = list(dict.fromkeys(frame["variant"]))
     base = _base_variant(frame)
+    # the preset's aliases (pooling=mean, positional=True, ... are the preset's own job)
+    presets = set()
+    if base is not None:
+        presets = set(frame.loc[frame["config"] == _config_of(frame, base), "variant"])
     pairs = sorted({(s, t) for s, t in zip(frame["source"], frame["target"], strict=True)})
     groups, seeds = _groups(frame, pairs, Path(results), variants, key="variant")
-    gaps = [(v, base) for v in variants if base is not None and v != base]
+    gaps = [(v, base) for v in variants if base is not None and v not in presets]
     found = task_intervals(groups, variants, gaps, seed)
     table = frame.groupby(["factor", "value", "variant"]).agg(
         train_seconds=("train_seconds", "mean"),
@@ -391,6 +396,7 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
         seeds=("seed", "nunique"),
     )
     table = table.reset_index()
+    table["preset"] = table["variant"].isin(presets)
     table["tau"] = [found[v].estimate for v in table["variant"]]
     table["tau_low"] = [found[v].low for v in table["variant"]]
     table["tau_high"] = [found[v].high for v in table["variant"]]
@@ -408,6 +414,10 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
     if len(seeds) < frame["seed"].nunique():
         table.attrs["incomplete_seeds"] = seeds
     return table
+
+
+def _config_of(frame: pd.DataFrame, variant: str) -> str:
+    return frame.loc[frame["variant"] == variant, "config"].iloc[0]
 
 
 def _base_variant(frame: pd.DataFrame) -> str | None:
@@ -445,10 +455,10 @@ def ablation_markdown(table: pd.DataFrame, progress: tuple[str, ...] = ()) -> st
         lines[1:1] = ["", note]
     for r in table.itertuples(index=False):
         tau = f"{r.tau:.3f} [{r.tau_low:.3f}, {r.tau_high:.3f}]"
-        if r.variant != base and pd.isna(r.gap):
-            gap = "—"
-        elif pd.isna(r.gap):
+        if r.preset:
             gap = "(preset)"
+        elif pd.isna(r.gap):
+            gap = "—"
         else:
             mark = " *" if excludes_zero(r.gap_low, r.gap_high) else ""
             gap = f"{r.gap:+.3f} [{r.gap_low:+.3f}, {r.gap_high:+.3f}]{mark}"

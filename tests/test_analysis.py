@@ -588,6 +588,14 @@ def test_an_ablation_whose_preset_configuration_has_not_run_compares_nothing(tin
     assert table.attrs["base"] == "chunk_size=8"
     gaps = table.set_index("variant")["gap"]
     assert np.isnan(gaps["chunk_size=8"]) and not np.isnan(gaps["chunk_size=16"])
+    # pooling=mean is the preset's own job under another name: marked, not compared with itself
+    # (it read "+0.000 [+0.000, +0.000]")
+    presets = table.loc[table["preset"], "variant"].tolist()
+    assert presets == ["chunk_size=8", "pooling=mean"] and np.isnan(gaps["pooling=mean"])
+    markdown = ablation_markdown(table)
+    assert markdown.count("(preset)") == 2 and "+0.000 [+0.000, +0.000]" not in markdown
+    figure = ablation_curves(table)
+    assert "ringed: the preset configuration" in figure._suptitle.get_text()
 
     partial = ablate[~ablate["variant"].isin(["chunk_size=8", "pooling=mean"])]
     table = ablation_table(partial, results)
