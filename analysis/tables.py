@@ -411,6 +411,7 @@ def ablation_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd
     table = table.sort_values(["_factor", "_value", "value"], kind="stable")
     table = table.drop(columns=["_factor", "_value"]).reset_index(drop=True)
     table.attrs["base"] = base
+    table.attrs["detectable"] = detectable_difference(found)
     if len(seeds) < frame["seed"].nunique():
         table.attrs["incomplete_seeds"] = seeds
     return table
@@ -466,6 +467,14 @@ def ablation_markdown(table: pd.DataFrame, progress: tuple[str, ...] = ()) -> st
             f"| {r.factor} | {r.value} | {tau} | {gap} | {r.train_seconds:.1f} | "
             f"{r.peak_rss_mb:.0f} |"
         )
+    detectable = table.attrs.get("detectable", float("nan"))
+    if not np.isnan(detectable):
+        lines += [
+            "",
+            "Smallest difference from the preset this run detects four times in five (2.8 "
+            f"bootstrap standard errors of a paired difference, median over variants): "
+            f"{detectable:.3f}.",
+        ]
     return "\n".join(lines)
 
 

@@ -594,6 +594,7 @@ def test_an_ablation_whose_preset_configuration_has_not_run_compares_nothing(tin
     assert presets == ["chunk_size=8", "pooling=mean"] and np.isnan(gaps["pooling=mean"])
     markdown = ablation_markdown(table)
     assert markdown.count("(preset)") == 2 and "+0.000 [+0.000, +0.000]" not in markdown
+    assert "Smallest difference from the preset" in markdown
     figure = ablation_curves(table)
     assert "ringed: the preset configuration" in figure._suptitle.get_text()
 
@@ -603,6 +604,7 @@ def test_an_ablation_whose_preset_configuration_has_not_run_compares_nothing(tin
     assert table["variant"].tolist() == ["chunk_size=16"] and table["gap"].isna().all()
     markdown = ablation_markdown(table, ("Incomplete (results still being computed): …",))
     assert "no rows of it yet" in markdown and "(preset)" not in markdown
+    assert "Smallest difference" not in markdown
     assert "| chunk_size | 16 |" in markdown and "Incomplete" in markdown
     figure = ablation_curves(table, incomplete=True)
     assert "incomplete" in figure._suptitle.get_text()
