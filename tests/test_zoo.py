@@ -78,6 +78,33 @@ def test_flat_of_several_architectures_is_refused(small_cnn_zoo_dir, model_zoos_
         joined.flat()
 
 
+def test_the_weight_scan_of_several_architectures_is_one_bar_counting_networks(
+    small_cnn_zoo_dir, model_zoos_dir, monkeypatch
+):
+    """``zoo info`` on a 16-architecture zoo printed 16 bars of one block each: the scan now
+    advances one bar, over every network of the zoo, whatever its architectures."""
+    import nnenc.zoo.zoo as zoo_module
+
+    bars = []
+
+    class Recording(zoo_module.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.counted = 0
+            bars.append(self)
+
+        def update(self, n=1):
+            self.counted += n
+            return super().update(n)
+
+    monkeypatch.setattr(zoo_module, "tqdm", Recording)
+    joined = Zoo.concat([load_zoo(small_cnn_zoo_dir), load_zoo(model_zoos_dir)])
+    assert joined.metrics["architecture"].nunique() == 2 and "finite" not in joined.metrics
+    finite = joined.finite_mask(progress=True)
+    assert [(bar.total, bar.counted) for bar in bars] == [(len(joined), len(joined))]
+    assert finite.sum() == len(joined) - 1  # the Small CNN Zoo's one diverged row
+
+
 def test_weights_are_memory_mapped_not_read(small_cnn_zoo_dir):
     zoo = load_zoo(small_cnn_zoo_dir)
     (segment,) = zoo.stores["cnn-small"].segments

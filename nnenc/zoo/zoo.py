@@ -125,20 +125,23 @@ class WeightStore:
             raise ValueError("cannot concatenate weight stores of different tensors")
         return WeightStore(layout, self.segments + other.segments)
 
-    def finite_rows(self, rows: np.ndarray, progress: bool = False) -> np.ndarray:
+    def finite_rows(self, rows: np.ndarray, bar: tqdm | None = None) -> np.ndarray:
         """Whether each of ``rows`` holds only finite values.
 
         Scanned in blocks of :data:`SCAN_BLOCK_ROWS` rows with readahead on; each block's pages
-        are released after use, so memory stays bounded whatever the zoo's size.
+        are released after use, so memory stays bounded whatever the zoo's size. ``bar``, where
+        given, advances by the rows of each block scanned.
         """
         finite = np.empty(len(rows), dtype=bool)
         blocks = range(0, len(rows), SCAN_BLOCK_ROWS)
         for seg in self.segments:
             advise(seg.array, "sequential")
         try:
-            for start in tqdm(blocks, desc="scanning weights", disable=not progress, unit="block"):
+            for start in blocks:
                 block = self.read(rows[start : start + SCAN_BLOCK_ROWS])
                 finite[start : start + SCAN_BLOCK_ROWS] = np.isfinite(block).all(axis=1)
+                if bar is not None:
+                    bar.update(len(block))
                 for seg in self.segments:
                     advise(seg.array, "release")
         finally:
@@ -345,9 +348,17 @@ class Zoo:
             return self._metrics["finite"].to_numpy(dtype=bool)
         if self._finite is None:
             finite = np.empty(len(self), dtype=bool)
-            for arch, group in self._metrics.groupby("architecture", sort=False):
-                rows = group["row"].to_numpy()
-                finite[group.index.to_numpy()] = self._stores[arch].finite_rows(rows, progress)
+            # one bar over the whole zoo (not one per architecture), shown only if it lasts
+            with tqdm(
+                total=len(self),
+                desc="scanning weights",
+                unit="network",
+                disable=not progress,
+                delay=1.0,
+            ) as bar:
+                for arch, group in self._metrics.groupby("architecture", sort=False):
+                    rows = group["row"].to_numpy()
+                    finite[group.index.to_numpy()] = self._stores[arch].finite_rows(rows, bar)
             self._finite = finite
         return self._finite
 
