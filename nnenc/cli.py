@@ -304,10 +304,14 @@ def _check_applicability(reasons: list[str], strict: bool, source: str) -> None:
     flagged = [r for r in reasons if r]
     if not flagged:
         return
-    what = "the network" if len(reasons) == 1 else f"{len(flagged)} of {len(reasons)} networks"
+    if len(reasons) == 1:
+        what, whose = "the network is", "its prediction is an extrapolation"
+    else:
+        what = f"{len(flagged)} of {len(reasons)} networks are"
+        whose = "their predictions are extrapolations"
     message = (
         f"{source}: {what} outside what the predictor was trained on ({flagged[0]}"
-        f"{'; and others' if len(flagged) > 1 else ''}): its prediction is an extrapolation"
+        f"{'; and others' if len(flagged) > 1 else ''}): {whose}"
     )
     if strict:
         raise ValueError(f"{message}; refused under --strict")

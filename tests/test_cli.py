@@ -163,7 +163,10 @@ def test_predict_warns_on_networks_unlike_its_training_set_and_refuses_under_str
     assert main([*checkpoint, str(mlp / "net_0000.safetensors")]) == 0
     captured = capsys.readouterr()
     assert "predicted test_accuracy:" in captured.out
-    assert "outside what the predictor was trained on (an architecture never seen" in captured.err
+    assert (
+        "the network is outside what the predictor was trained on (an architecture never"
+        in captured.err
+    )
     assert "featurizing" in captured.err  # the progress bar
     assert main([*checkpoint, str(mlp / "net_0000.safetensors"), "--strict"]) == 2
     assert "refused under --strict" in capsys.readouterr().err
