@@ -1,9 +1,9 @@
 """What a results folder still lacks: the trainings of its preset that have no rows yet.
 
 The tables of a run in progress leave out what some encoder has not reached (and say so), but a
-zoo no encoder has reached yet leaves no trace in them at all. This names it: per experiment,
-each source zoo and the encoders with runs still to do, read from the preset the folder's
-``meta.json`` records and the rows it holds. Nothing here imports torch.
+zoo no encoder has reached yet leaves no trace in them at all. This names it: per experiment
+asked of the folder, each source zoo and the encoders with runs still to do, read from the
+preset the folder's ``meta.json`` records and the rows it holds. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.protocol import EXPERIMENTS, BenchSpec
+from analysis.results import requested_experiments
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ def _variants(config: BenchSpec, experiment: str) -> list[str]:
 
 
 def missing_runs(meta: dict, rows: pd.DataFrame) -> list[Missing]:
-    """The preset's runs of every experiment it declares with no row in ``rows`` (label-noise
+    """The preset's runs of every experiment asked of the folder
+    (:func:`~analysis.results.requested_experiments`) with no row in ``rows`` (label-noise
     references aside), grouped by experiment and source zoo; empty for a finished folder or a
     ``meta.json`` older than the presets."""
     try:
@@ -57,7 +59,7 @@ def missing_runs(meta: dict, rows: pd.DataFrame) -> list[Missing]:
         cells = (rows["experiment"], rows["encoder"], variant, rows["source"], rows["seed"])
         present = set(zip(*cells, strict=True))
     missing = []
-    for experiment in config.experiments:
+    for experiment in requested_experiments(meta):
         if experiment not in EXPERIMENTS:  # a folder of an older protocol
             continue
         encoders = config.experiment_encoders(experiment)

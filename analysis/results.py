@@ -29,6 +29,7 @@ import io
 import json
 import warnings
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +45,10 @@ KEY = ["experiment", "encoder", "variant", "source", "seed"]
 (:mod:`nnenc.predictors`); ``role`` says whether it is a predictor or a reference."""
 ZOO_DIGESTS = "zoo_digests"
 """``meta.json``'s key for what each zoo held when its rows were computed (zoo name -> digest)."""
+REQUESTED = "experiments_requested"
+"""``meta.json``'s key for the experiments ``nnenc bench`` was asked to run into the folder (over
+all its calls): what the folder is complete without (``make demo`` asks for two of the quick
+preset's four). Folders written before it have none: every experiment of their preset counts."""
 ROLE = "role"
 LEGACY_REFERENCE = "label-noise"
 """Rows written before rows named their ``role`` had one reference, under this name."""
@@ -186,11 +191,13 @@ class ResultsStore:
         config: dict | None = None,
         zoos: dict | None = None,
         digests: dict[str, str] | None = None,
+        experiments: Sequence[str] = (),
     ):
-        """``zoos``: where each zoo is; ``digests``: what each holds (:meth:`nnenc.Zoo.digest`).
-        Both are recorded in ``meta.json``; a zoo whose digest is not the one recorded (rebuilt,
-        on another machine or in another precision) is refused, since its rows could not be
-        paired with the folder's."""
+        """``zoos``: where each zoo is; ``digests``: what each holds (:meth:`nnenc.Zoo.digest`);
+        ``experiments``: those this call runs (added to :data:`REQUESTED`). All are recorded in
+        ``meta.json`` (with ``zoos``); a zoo whose digest is not the one recorded (rebuilt, on
+        another machine or in another precision) is refused, since its rows could not be paired
+        with the folder's."""
         self.path = Path(path)
         exists = (self.path / "meta.json").is_file() or (self.path / "results.csv").is_file()
         if config is None or exists:
@@ -227,6 +234,8 @@ class ResultsStore:
                 **self.meta.get("zoos", {}),
                 **{k: str(v) for k, v in zoos.items()},
             }
+            requested = self.meta.get(REQUESTED, [])
+            self.meta[REQUESTED] = requested + [e for e in experiments if e not in requested]
             write_json(self.meta, self.path / "meta.json")
         table = self.path / "results.csv"
         self._rows = read_table(table) if table.is_file() else pd.DataFrame()
@@ -294,12 +303,20 @@ class ResultsStore:
         write_table(self._rows, self.path / "results.csv")
 
 
+def requested_experiments(meta: dict) -> list[str]:
+    """The experiments asked of the results folder whose ``meta.json`` is ``meta``
+    (:data:`REQUESTED`), or for a folder that does not record them, every one of its preset."""
+    declared = list(meta.get("config", {}).get("experiments") or {})
+    requested = meta.get(REQUESTED)
+    return declared if not requested else [e for e in declared if e in requested]
+
+
 def resume_command(meta: dict, path: str | Path) -> str:
     """The ``nnenc bench`` command that writes (or resumes) the results folder ``path`` whose
-    ``meta.json`` is ``meta``: its preset's experiments, the preset by name, and
-    ``--zoo-cache`` when its zoos were kept outside the machine's cache."""
+    ``meta.json`` is ``meta``: the experiments asked of it (:func:`requested_experiments`), the
+    preset by name, and ``--zoo-cache`` when its zoos were kept outside the machine's cache."""
     config = meta.get("config", {})
-    experiments = " ".join(config.get("experiments", {})) or "EXPERIMENT ..."
+    experiments = " ".join(requested_experiments(meta)) or "EXPERIMENT ..."
     command = f"nnenc bench {experiments} --preset {config.get('name', 'PRESET')} --out {path}"
     zoo_root = _zoo_root(meta.get("zoos", {}).values())
     if zoo_root is not None and zoo_root.resolve() != cache_dir().resolve():

@@ -124,7 +124,7 @@ def run_benchmark(
         paths = ensure_zoos(config.zoos, names, workers, ray_address, progress, zoo_root, device)
         zoos = {name: load_zoo(paths[name]) for name in names}
         digests = {name: zoo.digest() for name, zoo in zoos.items()}
-        store = ResultsStore(out, config.raw, zoos=paths, digests=digests)
+        store = ResultsStore(out, config.raw, zoos=paths, digests=digests, experiments=experiments)
         for name, zoo in zoos.items():  # zoos on disk: their size is known only now
             runs = zoo.metrics["run_id"].nunique()
             test_runs = split_counts(runs, config.split)[2]

@@ -18,7 +18,7 @@ from analysis.jobs import Job
 from analysis.plots import ablation_curves, task_bars
 from analysis.progress import missing_runs, progress_note
 from analysis.report import write_report
-from analysis.results import KEY, ResultsFormatError, ResultsStore, resume_command
+from analysis.results import KEY, REQUESTED, ResultsFormatError, ResultsStore, resume_command
 from analysis.runner import run_benchmark, unfinished
 from analysis.tables import ABSENT, ablation_markdown, ablation_table, comparison_tables
 from nnenc import load_zoo
@@ -513,6 +513,34 @@ def test_a_report_names_the_runs_its_preset_still_has_to_do():
     partial = {(m.experiment, m.source): m for m in missing_runs(meta, pd.DataFrame(half))}
     assert partial["cross-dataset", "digits"].describe() == "digits (2 of 6 runs: sne)"
     assert missing_runs({"config": {"name": "old"}}, pd.DataFrame(done)) == []
+
+
+def test_a_folder_is_complete_without_the_experiments_nobody_asked_of_it(tmp_path):
+    """``make demo`` runs two of the quick preset's four experiments; its report said
+    "Incomplete (results still being computed)" and named ``in-dist`` and ``ablate`` as still
+    to run. The folder records what each ``nnenc bench`` call asked of it, and the report and
+    the resume command go by that; a folder without the record goes by its whole preset."""
+    config = {"name": "tiny", **{k: v for k, v in TINY_BENCH.items() if k != "name"}}
+    out = tmp_path / "results"
+    ResultsStore(out, config, zoos={}, digests={}, experiments=["cross-dataset"])
+    ResultsStore(out, config, zoos={}, digests={}, experiments=["ablate", "cross-dataset"])
+    meta = ResultsStore(out).meta
+    assert meta[REQUESTED] == ["cross-dataset", "ablate"]
+    done = [
+        {"experiment": "cross-dataset", "encoder": e, "variant": None, "source": z, "seed": s}
+        for e in ("sne", "mlp", "statnn-trees")
+        for z in ("digits", "shapes")
+        for s in (0, 1)
+    ]
+    missing = missing_runs(meta, pd.DataFrame(done))
+    assert {m.experiment for m in missing} == {"ablate"}  # not cross-arch: nobody asked
+    command = resume_command(meta, out)
+    named = command.split(" --preset")[0].split()[2:]
+    assert sorted(named) == ["ablate", "cross-dataset"] and command.endswith(f"--out {out}")
+    assert {m.experiment for m in missing_runs({"config": config}, pd.DataFrame(done))} == {
+        "ablate",
+        "cross-arch",
+    }
 
 
 def test_a_preset_with_too_few_test_runs_is_refused():
