@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from analysis.protocol import EXPERIMENTS
+from nnenc.cli import add_precision_option
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -25,6 +26,7 @@ def _bench(args: argparse.Namespace) -> int:
         ray_address=args.ray,
         device=args.device,
         zoo_root=args.zoo_cache,
+        precision=args.precision,
     )
     print(write_report(out))
     print(f"\nresults, tables and figures in {out}/")
@@ -69,6 +71,7 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
         default="cpu",
         help="build zoos and train predictors here (each row records it)",
     )
+    add_precision_option(bench, "builds zoos and trains predictors whose preset precision is auto")
     bench.add_argument(
         "--zoo-cache",
         type=Path,

@@ -27,10 +27,11 @@ from analysis.config import BenchConfig
 from analysis.protocol import TRANSFER
 from analysis.results import job_key, output_name
 from nnenc import load_zoo
-from nnenc.encoders import EncoderInputError
+from nnenc.encoders import EncoderInputError, encoder_names
 from nnenc.io.atomic import write_csv, write_json
 from nnenc.metrics import prediction_metrics
 from nnenc.prediction import EncodingPredictor, Predictor
+from nnenc.predictor import training_precision
 from nnenc.predictors import (
     create_predictor,
     load_predictor,
@@ -170,9 +171,33 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_predictor(job: Job, device: str) -> Predictor:
-    """The predictor a job trains (:func:`nnenc.predictors.create_predictor`)."""
-    return create_predictor(job.encoder, job.encoder_config, job.training, job.seed, device)
+def job_training(job: Job, precision: str = "auto") -> dict:
+    """The training options ``job`` runs with: its own, and for an encoder plus a head whose
+    preset leaves the precision at ``auto``, ``precision`` in its place (``nnenc bench
+    --precision``: a results folder is finished in the precision it began in, whatever ``auto``
+    resolves to on the machine of a later sitting)."""
+    if precision == "auto" or job.training.get("precision", "auto") != "auto":
+        return job.training
+    if job.encoder not in encoder_names():  # STATNN's trees, the references: no precision
+        return job.training
+    return {**job.training, "precision": precision}
+
+
+def job_precision(job: Job, device: str, precision: str = "auto") -> str | None:
+    """What ``job`` trains in on ``device`` (``fp32``/``bf16``), or None for a predictor that is
+    not an encoder plus a head."""
+    if job.encoder not in encoder_names():
+        return None
+    return training_precision(
+        job.encoder, job_training(job, precision).get("precision", "auto"), device
+    )
+
+
+def make_predictor(job: Job, device: str, precision: str = "auto") -> Predictor:
+    """The predictor a job trains (:func:`nnenc.predictors.create_predictor`), in ``precision``
+    where its preset leaves it at ``auto`` (:func:`job_training`)."""
+    training = job_training(job, precision)
+    return create_predictor(job.encoder, job.encoder_config, training, job.seed, device)
 
 
 def protocol_splits(
@@ -192,10 +217,12 @@ def run_job(
     threads: int = 1,
     device: str = "cpu",
     protocol: str = "final",
+    precision: str = "auto",
 ) -> list[dict]:
     """Run one job (given as ``asdict(Job)``) with ``threads`` torch threads, training on
-    ``device``, networks drawn from the zoos by ``protocol`` (:func:`protocol_splits`); returns
-    its rows, one per target."""
+    ``device`` in ``precision`` where its preset says ``auto`` (:func:`job_training`), networks
+    drawn from the zoos by ``protocol`` (:func:`protocol_splits`); returns its rows, one per
+    target."""
     torch.set_num_threads(threads)
     job = Job(
         **{
@@ -230,7 +257,9 @@ def run_job(
     }
     rows = []
     try:
-        predictor, fitted = _trained(job, split_of, zoo_paths, split, protocol, Path(out), device)
+        predictor, fitted = _trained(
+            job, split_of, zoo_paths, split, protocol, Path(out), device, precision
+        )
     except EncoderInputError as err:  # it cannot read its training zoo (one architecture only)
         reason = f"cannot train on {job.source}: {str(err).splitlines()[0]}"
         predictor, fitted = None, {"reason": reason}
@@ -263,13 +292,19 @@ def run_job(
 
 
 def training_key(
-    job: Job, zoo_paths: dict[str, str], split: tuple, protocol: str, device: str = "cpu"
+    job: Job,
+    zoo_paths: dict[str, str],
+    split: tuple,
+    protocol: str,
+    device: str = "cpu",
+    precision: str = "auto",
 ) -> str:
     """What a job's training depends on (encoder, its effective settings with the precision
     resolved for ``device``, the source zoo, the split and protocol, the seed), hashed: jobs of any
     experiment with the same key train the same predictor (training is deterministic), so one
     trains it and the others reuse it."""
-    effective = _effective_settings(job.encoder, job.encoder_config, job.training, device)
+    training = job_training(job, precision)
+    effective = _effective_settings(job.encoder, job.encoder_config, training, device)
     splitting = [list(split), protocol]
     if job.experiment in TRANSFER:  # keys of the other experiments stay what they were
         splitting.append(TRANSFER[job.experiment])
@@ -278,18 +313,25 @@ def training_key(
 
 
 def _trained(
-    job: Job, split_of, zoo_paths: dict, split: tuple, protocol: str, out: Path, device: str
+    job: Job,
+    split_of,
+    zoo_paths: dict,
+    split: tuple,
+    protocol: str,
+    out: Path,
+    device: str,
+    precision: str,
 ):
     """(predictor, fit figures): loaded from ``out/predictors/`` when a job with the same
     :func:`training_key` trained it before, else trained (and saved where the predictor is
     ``saveable``; the others, STATNN's trees and the reference, fit in seconds)."""
-    key = training_key(job, zoo_paths, split, protocol, device)
+    key = training_key(job, zoo_paths, split, protocol, device, precision)
     folder = out / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_{key}"
     if (folder / FIT).is_file():  # written last: present = the predictor is complete
         fitted = json.loads((folder / FIT).read_text())
         return load_predictor(job.encoder, folder, device=device), fitted
     train, val, _ = split_of(job.source)
-    predictor = make_predictor(job, device)
+    predictor = make_predictor(job, device, precision)
     started = time.perf_counter()
     history = predictor.fit(train, val, progress=False)
     fitted = {
@@ -333,6 +375,8 @@ def job_arguments(
     threads: int,
     device: str = "cpu",
     protocol: str = "final",
+    precision: str = "auto",
 ):
     paths = {name: str(path) for name, path in zoo_paths.items()}
-    return [(asdict(job), paths, tuple(split), str(out), threads, device, protocol) for job in jobs]
+    common = (paths, tuple(split), str(out), threads, device, protocol, precision)
+    return [(asdict(job), *common) for job in jobs]

@@ -279,6 +279,15 @@ class ResultsStore:
         complete = pd.Series(found >= expected, index=keys.to_numpy())
         return {key for key, ok in complete.groupby(level=0).all().items() if ok}
 
+    def precisions(self) -> dict[str, set[str]]:
+        """Per encoder, the precisions its trained rows computed in (``fp32``, ``bf16``; rows
+        that name none, such as a job that could not train, are left out)."""
+        rows = self._rows
+        if rows.empty or "precision" not in rows:
+            return {}
+        trained = rows[rows["precision"].notna() & (roles(rows) == "predictor")]
+        return {encoder: set(group) for encoder, group in trained.groupby("encoder")["precision"]}
+
     def settings(self) -> dict[str, set[str]]:
         """Each job key's settings as its rows recorded them (``config`` cells, as canonical
         JSON; rows without one are left out)."""

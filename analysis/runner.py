@@ -12,7 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from analysis.config import BenchConfig
-from analysis.jobs import Job, job_arguments, plan_jobs, run_job
+from analysis.jobs import Job, job_arguments, job_precision, plan_jobs, run_job
 from analysis.protocol import MIN_TEST_RUNS, experiment_zoos, split_counts
 from analysis.results import ResultsStore, canonical_json
 from analysis.tuning import (
@@ -24,6 +24,7 @@ from analysis.tuning import (
 )
 from analysis.zoos import ensure_zoos
 from nnenc import load_zoo
+from nnenc.precision import check_precision
 from nnenc.tasks import run_tasks
 from nnenc.zoo.writer_lock import WriterLock
 
@@ -37,16 +38,19 @@ def zoos_of(config: BenchConfig, experiments: list[str]) -> list[str]:
     return names
 
 
-def _tune(config, out, workers, threads, ray_address, progress, device, zoo_root) -> BenchConfig:
+def _tune(
+    config, out, workers, threads, ray_address, progress, device, zoo_root, precision
+) -> BenchConfig:
     """Every encoder's search (:mod:`analysis.tuning`), resumed where it stopped; returns
     ``config`` with the chosen settings."""
+    zoo = [config.tuning["zoo"]]
     paths = ensure_zoos(
-        config.zoos, [config.tuning["zoo"]], workers, ray_address, progress, zoo_root, device
+        config.zoos, zoo, workers, ray_address, progress, zoo_root, device, precision
     )
     reused = reuse_searches(config, Path(out), str(paths[config.tuning["zoo"]]))
     if reused and progress:
         tqdm.write(f"tuning: the searches of {', '.join(reused)} from {config.tuning['reuse']}")
-    arguments = tuning_arguments(config, paths, Path(out), threads, device)
+    arguments = tuning_arguments(config, paths, Path(out), threads, device, precision)
     bar = tqdm(
         total=len(arguments),
         desc="tuning (same trials per encoder)",
@@ -91,6 +95,27 @@ def unfinished(jobs: list[Job], store: ResultsStore) -> list[Job]:
     return todo
 
 
+def refuse_other_precisions(
+    jobs: list[Job], store: ResultsStore, device: str, precision: str
+) -> None:
+    """Refuse to add rows to ``store`` in another precision than its rows of the same encoder:
+    a folder computed across sittings (on machines where ``auto`` resolves differently, or
+    another ``--precision``) would otherwise mix bf16 and fp32 trainings in one column."""
+    recorded = store.precisions()
+    for job in jobs:
+        now = job_precision(job, device, precision)
+        before = sorted(recorded.get(job.encoder, set()) - {now})
+        if now is None or not before:
+            continue
+        how = "what auto resolves to on this machine" if precision == "auto" else "as asked"
+        raise ValueError(
+            f"{store.path}: its {job.encoder} rows were trained in {' and '.join(before)}, and "
+            f"this run would train {job.encoder} in {now} ({how}): one table would mix "
+            f"precisions. Finish the folder in the precision it began in (--precision "
+            f"{before[0]}), or write to another --out; nothing was run"
+        )
+
+
 def run_benchmark(
     config: BenchConfig,
     experiments: list[str],
@@ -101,6 +126,7 @@ def run_benchmark(
     progress: bool = True,
     zoo_root: Path | None = None,
     device: str = "cpu",
+    precision: str = "auto",
 ) -> pd.DataFrame:
     """Run ``experiments`` of ``config`` into the results folder ``out``; returns all its rows.
 
@@ -111,7 +137,11 @@ def run_benchmark(
         zoo_root: where built zoos are cached (default: :func:`nnenc.cache.cache_dir`).
         device: ``"cpu"`` or ``"cuda"``: where zoos are built and predictors trained (recorded in
             each row; it is not part of a row's key, so a run may be finished on another device).
+        precision: what builds and trainings compute in where the preset leaves the precision at
+            ``auto`` (recorded in each row). A folder's rows of one encoder are never mixed:
+            new rows in another precision are refused (:func:`refuse_other_precisions`).
     """
+    check_precision(precision)
     for experiment in experiments:
         config.experiment(experiment)  # unknown experiment: refused before any work
     if device not in ("cpu", "cuda"):
@@ -121,7 +151,9 @@ def run_benchmark(
     with WriterLock(out):  # one writer per results folder, before its rows are read
         store = ResultsStore(out, config.raw)
         names = zoos_of(config, experiments)
-        paths = ensure_zoos(config.zoos, names, workers, ray_address, progress, zoo_root, device)
+        paths = ensure_zoos(
+            config.zoos, names, workers, ray_address, progress, zoo_root, device, precision
+        )
         zoos = {name: load_zoo(paths[name]) for name in names}
         digests = {name: zoo.digest() for name, zoo in zoos.items()}
         store = ResultsStore(out, config.raw, zoos=paths, digests=digests, experiments=experiments)
@@ -136,9 +168,12 @@ def run_benchmark(
                 )
         architectures = {name: ",".join(zoo.architectures) for name, zoo in zoos.items()}
         if config.tuning:
-            config = _tune(config, out, workers, threads, ray_address, progress, device, zoo_root)
+            config = _tune(
+                config, out, workers, threads, ray_address, progress, device, zoo_root, precision
+            )
         jobs = [job for e in experiments for job in plan_jobs(config, e, architectures)]
         todo = unfinished(jobs, store)
+        refuse_other_precisions(todo, store, device, precision)
         bar = tqdm(
             total=len(jobs),
             initial=len(jobs) - len(todo),
@@ -148,7 +183,9 @@ def run_benchmark(
         )
         results = run_tasks(
             run_job,
-            job_arguments(todo, paths, config.split, Path(out), threads, device, config.protocol),
+            job_arguments(
+                todo, paths, config.split, Path(out), threads, device, config.protocol, precision
+            ),
             workers=workers,
             ray_address=ray_address,
             num_cpus=threads,

@@ -66,9 +66,12 @@ def tune_encoder(
     out: str,
     threads: int = 1,
     device: str = "cpu",
+    precision: str = "auto",
 ) -> dict:
     """Run what remains of ``encoder``'s search (``base``: its preset ``config`` and
-    ``training``); returns the best configuration, its validation tau and every trial."""
+    ``training``), each trial in ``precision`` where the preset says ``auto``
+    (:func:`~analysis.jobs.job_training`); returns the best configuration, its validation tau
+    and every trial."""
     torch.set_num_threads(threads)
     train, val, _ = protocol_splits(load_zoo(zoo_path), protocol, split, seed)
     journal = Path(out) / "tuning" / f"{encoder}.log"
@@ -88,7 +91,7 @@ def tune_encoder(
             encoder_config={**base.get("config", {}), **chosen["config"]},
             training={**base.get("training", {}), **chosen["training"]},
         )
-        history = make_predictor(job, device).fit(train, val, progress=False)
+        history = make_predictor(job, device, precision).fit(train, val, progress=False)
         return float(history["val_kendall_tau"].max())
 
     study = search(encoder, storage, seed, trials, objective)
@@ -155,7 +158,12 @@ def tuned_config(config: BenchConfig, choices: dict[str, dict]) -> BenchConfig:
 
 
 def tuning_arguments(
-    config: BenchConfig, zoo_paths: dict, out: Path, threads: int, device: str
+    config: BenchConfig,
+    zoo_paths: dict,
+    out: Path,
+    threads: int,
+    device: str,
+    precision: str = "auto",
 ) -> list[tuple]:
     """One :func:`tune_encoder` call per encoder of ``config`` (same trials, zoo and seed)."""
     spec = config.tuning
@@ -177,6 +185,7 @@ def tuning_arguments(
                 str(out),
                 threads,
                 device,
+                precision,
             )
         )
     return arguments

@@ -47,9 +47,11 @@ def ensure_zoos(
     progress: bool = True,
     root: Path | None = None,
     device: str = "cpu",
+    precision: str = "auto",
 ) -> dict[str, Path]:
     """Paths of the zoos ``names``, building (or finishing) the ones not yet in the cache
-    (on ``device``)."""
+    (on ``device``; in ``precision`` where a zoo's spec leaves it at ``auto``). A zoo's place
+    does not depend on ``precision``: its manifest records what built it."""
     paths = {}
     for name in names:
         spec = zoos[name]
@@ -57,6 +59,8 @@ def ensure_zoos(
         if "path" in spec:
             detect_format(path)  # a clear error now if it is not a zoo
         elif not (path / "manifest.json").is_file():  # written last: absent = not finished
+            if precision != "auto" and spec.get("precision", "auto") == "auto":
+                spec = {**spec, "precision": precision}
             build_zoo(
                 build_spec(spec),
                 path,

@@ -4,6 +4,7 @@ over processes and over Ray), tables, and refusing results folders it cannot rea
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +15,12 @@ from conftest import TINY_BENCH
 
 from analysis.config import BenchConfig
 from analysis.intervals import Group, detectable_difference, task_intervals
-from analysis.jobs import Job
+from analysis.jobs import Job, job_training, make_predictor
 from analysis.plots import ablation_curves, task_bars
 from analysis.progress import missing_runs, progress_note
 from analysis.report import write_report
 from analysis.results import KEY, REQUESTED, ResultsFormatError, ResultsStore, resume_command
-from analysis.runner import run_benchmark, unfinished
+from analysis.runner import refuse_other_precisions, run_benchmark, unfinished
 from analysis.tables import ABSENT, ablation_markdown, ablation_table, comparison_tables
 from nnenc import load_zoo
 from nnenc.cli import main
@@ -541,6 +542,29 @@ def test_a_folder_is_complete_without_the_experiments_nobody_asked_of_it(tmp_pat
         "ablate",
         "cross-arch",
     }
+
+
+def test_a_folder_is_finished_in_the_precision_it_began_in(tmp_path):
+    """A benchmark spans sittings on machines where ``auto`` resolves differently (bf16 on a CPU
+    with native bf16, fp32 on an AVX2 one): new rows of an encoder in another precision than
+    its rows so far are refused before anything runs, and ``--precision`` finishes the folder
+    as it began. STATNN's trees have no precision to mix; a preset's explicit precision stays."""
+    store = ResultsStore(tmp_path / "results", {"name": "t"}, zoos={}, digests={})
+    row = {"experiment": "in-dist", "variant": "", "source": "x", "target": "x", "seed": 0}
+    store.append([{**row, "encoder": "sne", "role": "predictor", "precision": "bf16"}])
+    store.append([{**row, "encoder": "statnn-trees", "role": "predictor", "precision": "fp64"}])
+    store = ResultsStore(tmp_path / "results")
+    assert store.precisions() == {"sne": {"bf16"}, "statnn-trees": {"fp64"}}
+    sne, trees = (Job("in-dist", e, "x", ("x",), 1) for e in ("sne", "statnn-trees"))
+    with pytest.raises(ValueError, match=r"sne rows were trained in bf16.*--precision bf16"):
+        refuse_other_precisions([trees, sne], store, "cpu", "fp32")
+    with warnings.catch_warnings():  # bf16 on a CPU without it: allowed, with a warning
+        warnings.simplefilter("ignore")
+        refuse_other_precisions([trees, sne], store, "cpu", "bf16")
+    assert make_predictor(sne, "cpu", "fp32").precision == "fp32"
+    assert job_training(trees, "fp32") == {}  # not an encoder plus a head: nothing to set
+    pinned = Job("in-dist", "sne", "x", ("x",), 1, training={"precision": "bf16"})
+    assert job_training(pinned, "fp32") == {"precision": "bf16"}
 
 
 def test_a_preset_with_too_few_test_runs_is_refused():
