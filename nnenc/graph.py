@@ -7,9 +7,12 @@ Equivariant Representations of Neural Networks"): one node per neuron, one edge 
   ``node_layer`` holds the node's layer (0 = inputs) and ``node_type`` input (0), hidden (1) or
   output (2).
 - Edges: from unit ``i`` of one layer to unit ``o`` of the next, one per ``(o, i)`` pair of the
-  weight, carrying the kernel ``weight[o, i]`` flattened and zero-padded to ``edge_dim`` (a linear
-  layer is a 1x1 kernel). A linear layer reading a flattened feature map (``in_features`` a
-  multiple of the previous layer's channels) gets the map's positions as the kernel.
+  weight, carrying the kernel ``weight[o, i]`` zero-padded to ``edge_dim`` and flattened. As the
+  published code pads every kernel to the zoo's largest, a conv kernel is padded around, centred,
+  to ``s x s`` where ``edge_dim = s * s``: a 3x3 kernel is the middle of a 5x5 one. Other weights
+  (a linear layer's, a 1x1 kernel; a linear layer reading a flattened feature map, whose
+  ``in_features`` are a multiple of the previous layer's channels, gets the map's positions as
+  the kernel) fill the first slots.
   ``edge_layer`` holds the layer of the edge's weight (1 = first layer).
 
 The Small CNN Zoo's ``[1, 16, 16, 16, 10]`` network has 59 nodes and 688 edges of dimension 9.
@@ -17,12 +20,14 @@ The Small CNN Zoo's ``[1, 16, 16, 16, 10]`` network has 59 nodes and 688 edges o
 
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_networkx
 
-from nnenc.params import NetworkParams
+from nnenc.params import Layer, NetworkParams
 
 NODE_FEATURES = ("bias", "norm_scale", "norm_shift")
 INPUT, HIDDEN, OUTPUT = 0, 1, 2
@@ -43,12 +48,27 @@ def _kernels(params: NetworkParams, index: int, units_before: int):
     )
 
 
+def _edge_features(layer: Layer, kernel: torch.Tensor, edge_dim: int) -> torch.Tensor:
+    """A layer's kernels ``(O, I, k)`` as ``(O * I, edge_dim)`` edge features (see the module
+    docstring: conv kernels centred in ``s x s``, other weights in the first slots)."""
+    n_out, n_in, size = kernel.shape
+    side = math.isqrt(edge_dim)
+    if layer.kind == "conv" and layer.weight.dim() == 4 and side * side == edge_dim:
+        kh, kw = layer.weight.shape[2:]
+        if kh <= side and kw <= side and kh * kw == size:
+            top, left = (side - kh) // 2, (side - kw) // 2
+            grid = kernel.reshape(n_out * n_in, kh, kw)
+            padding = (left, side - kw - left, top, side - kh - top)
+            return torch.nn.functional.pad(grid, padding).reshape(-1, edge_dim)
+    return torch.nn.functional.pad(kernel.reshape(-1, size), (0, edge_dim - size))
+
+
 def neural_graph(params: NetworkParams, edge_dim: int | None = None) -> Data:
     """``params`` as a ``torch_geometric.data.Data`` neural graph (see the module docstring).
 
     Args:
         edge_dim: pad every kernel to this length (default: the network's largest kernel);
-            a larger kernel is refused.
+            a larger kernel is refused. A square ``s * s`` centres conv kernels in ``s x s``.
     """
     main = [i for i, layer in enumerate(params) if layer.kind in ("conv", "linear")]
     others = [layer for layer in params if layer.kind not in ("conv", "linear", "norm")]
@@ -82,12 +102,12 @@ def neural_graph(params: NetworkParams, edge_dim: int | None = None) -> Data:
     node_type[int(offsets[-2]) :] = OUTPUT
     sources, targets, attrs, edge_layer = [], [], [], []
     for position, (index, kernel) in enumerate(zip(main, kernels, strict=True)):
-        n_out, n_in, size = kernel.shape
+        n_out, n_in, _ = kernel.shape
         start_in, start_out = int(offsets[position]), int(offsets[position + 1])
         out_idx, in_idx = torch.meshgrid(torch.arange(n_out), torch.arange(n_in), indexing="ij")
         sources.append(start_in + in_idx.reshape(-1))
         targets.append(start_out + out_idx.reshape(-1))
-        attrs.append(torch.nn.functional.pad(kernel.reshape(-1, size), (0, edge_dim - size)))
+        attrs.append(_edge_features(params[index], kernel, edge_dim))
         edge_layer.append(torch.full((n_out * n_in,), position + 1))
         layer = params[index]
         if layer.bias is not None:

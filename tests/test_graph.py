@@ -100,3 +100,29 @@ def test_unreadable_networks_are_refused_with_the_layer_named():
     mismatch = NetworkParams.from_module(nn.Sequential(nn.Linear(4, 3), nn.Linear(5, 2)))
     with pytest.raises(ValueError, match="'1' takes 5 inputs"):
         neural_graph(mismatch)
+
+
+def test_a_small_kernel_sits_in_the_middle_of_a_larger_one():
+    """A zoo of 3x3 and 5x5 convolutions (the mixed preset's) reads with ``edge_dim=25``: as the
+    published code pads, a 3x3 kernel is the centre of a 5x5 grid, so the same spatial place is
+    the same edge feature in both; a linear layer's weight stays in the first slot. With
+    ``edge_dim=9`` a 3x3 kernel is unpadded, as before (the full preset's graphs)."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 5), nn.Flatten(), nn.Linear(2, 3)
+    )
+    params = NetworkParams.from_module(module)
+    edges = _edge_map(neural_graph(params, edge_dim=25))
+    small = module[0].weight.detach()
+    for o in range(2):
+        grid = edges[(0, 1 + o)].reshape(5, 5)
+        torch.testing.assert_close(grid[1:4, 1:4], small[o, 0], rtol=0, atol=0)
+        assert grid.abs().sum() == grid[1:4, 1:4].abs().sum()  # zeros all around
+        for i in range(2):
+            large = edges[(1 + i, 3 + o)].reshape(5, 5)
+            torch.testing.assert_close(large, module[2].weight.detach()[o, i], rtol=0, atol=0)
+    linear = edges[(3, 5)]
+    assert linear[0] == module[4].weight[0, 0] and (linear[1:] == 0).all()
+    alone = NetworkParams.from_module(nn.Sequential(module[0], nn.Flatten(), nn.Linear(2, 3)))
+    unpadded = _edge_map(neural_graph(alone, edge_dim=9))
+    torch.testing.assert_close(unpadded[(0, 1)], small[0, 0].reshape(-1), rtol=0, atol=0)
