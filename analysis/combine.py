@@ -5,8 +5,11 @@ again (the mixed preset adds NFN and the neural-graph network to the full preset
 cross-dataset table). Their rows pair up only if they were drawn the same way, so the folders
 must agree on what decides a test split and a tuned setting: the seeds, the split fractions and
 protocol, the tuning spec, the zoo each shared zoo name points to, and each shared encoder's
-tuned settings. Anything else is refused with what differs. A job in several folders is read
-from the first one given.
+tuned settings where both folders have its rows on one experiment (one table column, one
+configuration). An encoder set up otherwise for other experiments (the mixed preset's GMN pads
+kernels to 5x5 for the mixed zoo's tasks, the full preset's reads 3x3 on its own) is read with
+a note that says which columns ran with which settings. Anything else is refused with what
+differs. A job in several folders is read from the first one given.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ def _tuned(store: ResultsStore) -> dict[str, str]:
     }
 
 
+def _experiments(store: ResultsStore, encoder: str) -> set[str]:
+    rows = store.rows()
+    return set() if rows.empty else set(rows.loc[rows["encoder"] == encoder, "experiment"])
+
+
 def combine_results(folders: list[str | Path]) -> Results:
     """The rows of ``folders`` as one table, after checking that they pair up (see the module
     docstring); one folder is read as it is."""
@@ -45,7 +53,8 @@ def combine_results(folders: list[str | Path]) -> Results:
     zoos = dict(first.meta.get("zoos", {}))
     digests = dict(first.meta.get(ZOO_DIGESTS, {}))
     tuned = _tuned(first)
-    problems = []
+    tuned_in = dict.fromkeys(tuned, first)
+    problems, notes = [], []
     for store in stores[1:]:
         other = store.meta.get("config", {})
         theirs, ours = search_spec(other), search_spec(config)
@@ -67,11 +76,21 @@ def combine_results(folders: list[str | Path]) -> Results:
                     f"{first.path} was (rebuilt in between): their rows do not pair up"
                 )
         for name, settings in _tuned(store).items():
-            if tuned.setdefault(name, settings) != settings:
+            origin = tuned_in.setdefault(name, store)
+            if tuned.setdefault(name, settings) == settings:
+                continue
+            theirs_exps, ours_exps = _experiments(store, name), _experiments(origin, name)
+            if theirs_exps & ours_exps:
                 problems.append(
-                    f"{name} was tuned to other settings in {store.path} than in {first.path}: "
-                    "one encoder has one configuration in a table (give the second run "
-                    f"tuning.reuse: {first.path} to share the first one's searches)"
+                    f"{name} was tuned to other settings in {store.path} than in {origin.path}, "
+                    f"and both have its rows on {', '.join(sorted(theirs_exps & ours_exps))}: "
+                    "one encoder has one configuration in a table column (give the second run "
+                    f"tuning.reuse: {origin.path} to share the first one's searches)"
+                )
+            elif theirs_exps:
+                notes.append(
+                    f"{name}'s {', '.join(sorted(theirs_exps))} rows (`{store.path}`) ran with "
+                    f"{settings}; its other rows (`{origin.path}`) with {tuned[name]}"
                 )
     if problems:
         raise ResultsFormatError(
@@ -89,6 +108,7 @@ def combine_results(folders: list[str | Path]) -> Results:
     meta = {**first.meta, "zoos": zoos, ZOO_DIGESTS: digests}
     if len(stores) > 1:
         meta["combined"] = [str(store.path) for store in stores]
+        meta["settings_notes"] = notes
         meta["config"] = {
             **config,
             "name": " + ".join(str(s.meta["config"].get("name")) for s in stores),

@@ -51,6 +51,8 @@ def _preamble(meta: dict) -> str:
     )
     if meta.get("combined"):
         text += f" Rows of {', '.join(f'`{f}`' for f in meta['combined'])}, read as one."
+        for note in meta.get("settings_notes", []):
+            text += f" Note: {note}."
     if config.get("name") == "quick":
         text = (
             "**A smoke test** (the quick preset: small zoos, short trainings): it shows the "

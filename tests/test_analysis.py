@@ -586,8 +586,9 @@ def test_the_shipped_presets_load_and_every_zoo_would_build(preset):
 
 def test_the_mixed_preset_adds_to_the_full_one_without_training_its_encoders_again():
     """Read as one with results/full, the mixed preset must draw the same splits, share the
-    searches (tuning.reuse copies them only for the same spec and zoo) and train none of the
-    full preset's encoders on the full preset's zoos again."""
+    searches of the encoders set up alike (tuning.reuse copies them only for the same spec,
+    zoo and settings) and train none of the full preset's encoders on the full preset's zoos
+    again."""
     from analysis.results import search_spec
     from analysis.zoos import zoo_location
 
@@ -601,6 +602,12 @@ def test_the_mixed_preset_adds_to_the_full_one_without_training_its_encoders_aga
     for experiment in ("in-dist", "cross-dataset", "cross-arch"):
         assert not set(mixed.experiment_encoders(experiment)) & set(full.encoders)
     assert set(mixed.experiment_encoders("held-out-arch")) == set(mixed.encoders)
+    # an encoder set up otherwise (GMN's edge_dim for 5x5 kernels) runs only on the mixed
+    # zoo's tasks, which the full preset has not: one configuration per table column
+    otherwise = [e for e in full.encoders if mixed.raw["encoders"][e] != full.raw["encoders"][e]]
+    assert otherwise == ["gmn"]
+    shared = set(full.experiments) & set(mixed.experiments)
+    assert not any("gmn" in mixed.experiment_encoders(e) for e in shared)
 
 
 def test_an_experiment_lists_some_of_the_presets_encoders():

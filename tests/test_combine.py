@@ -15,7 +15,7 @@ from optuna.storages.journal import JournalFileBackend
 from analysis.combine import combine_results
 from analysis.config import BenchConfig
 from analysis.report import write_report
-from analysis.results import FOLDER, ResultsFormatError, ResultsStore, row_keys
+from analysis.results import FOLDER, ResultsFormatError, ResultsStore, row_keys, write_table
 from analysis.runner import run_benchmark
 from analysis.tables import comparison_tables
 from analysis.tuning import reuse_searches
@@ -137,3 +137,35 @@ def test_folders_whose_splits_or_tuning_would_not_pair_are_refused(two_folders, 
     (retuned / "tuning.json").write_text(json.dumps(summary))
     with pytest.raises(ResultsFormatError, match="sne was tuned to other settings"):
         combine_results([first, retuned])
+
+
+def test_an_encoder_set_up_otherwise_for_other_experiments_is_read_with_a_note(
+    two_folders, tmp_path
+):
+    """The mixed preset's GMN pads kernels to 5x5 for the mixed zoo's tasks, the full preset's
+    reads 3x3 on its own: each table column still holds one configuration, so the folders are
+    read as one, and the report says which of its columns ran with which settings. On a shared
+    experiment the same difference is refused (the test above)."""
+    first, _, _ = two_folders
+
+    def keep_sne_rows(folder, experiment):
+        store = ResultsStore(folder)
+        rows = store.rows().drop(columns=[FOLDER, "role"], errors="ignore")
+        other = (rows["encoder"] == "sne") & (rows["experiment"] != experiment)
+        write_table(rows[~other.to_numpy()], folder / "results.csv")
+
+    one = shutil.copytree(first, tmp_path / "one")
+    keep_sne_rows(one, "cross-dataset")
+    other = shutil.copytree(first, tmp_path / "other")
+    keep_sne_rows(other, "cross-arch")
+    summary = json.loads((other / "tuning.json").read_text())
+    summary["choices"]["sne"]["training"]["lr"] *= 2
+    (other / "tuning.json").write_text(json.dumps(summary))
+    doubled = summary["choices"]["sne"]["training"]["lr"]
+    combined = combine_results([one, other])
+    sne = combined.rows[combined.rows["encoder"] == "sne"]
+    assert set(sne["experiment"]) == {"cross-dataset", "cross-arch"}
+    (note,) = combined.meta["settings_notes"]
+    assert note.startswith(f"sne's cross-arch rows (`{other}`) ran with ")
+    assert f'"lr": {doubled}' in note.split("; its other rows")[0]
+    assert f"Note: {note}." in write_report(one, other, out=tmp_path / "report")
