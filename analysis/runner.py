@@ -43,11 +43,11 @@ def _tune(
 ) -> BenchConfig:
     """Every encoder's search (:mod:`analysis.tuning`), resumed where it stopped; returns
     ``config`` with the chosen settings."""
-    zoo = [config.tuning["zoo"]]
+    zoo = config.tuning["zoo"]
     paths = ensure_zoos(
-        config.zoos, zoo, workers, ray_address, progress, zoo_root, device, precision
+        config.zoos, [zoo], workers, ray_address, progress, zoo_root, device, precision
     )
-    reused = reuse_searches(config, Path(out), str(paths[config.tuning["zoo"]]))
+    reused = reuse_searches(config, Path(out), str(paths[zoo]))
     if reused and progress:
         tqdm.write(f"tuning: the searches of {', '.join(reused)} from {config.tuning['reuse']}")
     arguments = tuning_arguments(config, paths, Path(out), threads, device, precision)
