@@ -67,7 +67,9 @@ def _progress(folder: str | Path, experiment: str | None = None) -> str:
     store = ResultsStore(folder)
     missing = missing_runs(store.meta, store.rows())
     missing = [m for m in missing if experiment in (None, m.experiment)]
-    return progress_note(missing, resume_command(store.meta, folder)) if missing else ""
+    if not missing:
+        return ""
+    return progress_note(missing, resume_command(store.meta, folder, store.precisions()))
 
 
 def write_report(results: str | Path, *more: str | Path, out: str | Path | None = None) -> str:

@@ -320,16 +320,26 @@ def requested_experiments(meta: dict) -> list[str]:
     return declared if not requested else [e for e in declared if e in requested]
 
 
-def resume_command(meta: dict, path: str | Path) -> str:
+def resume_command(
+    meta: dict, path: str | Path, precisions: dict[str, set[str]] | None = None
+) -> str:
     """The ``nnenc bench`` command that writes (or resumes) the results folder ``path`` whose
     ``meta.json`` is ``meta``: the experiments asked of it (:func:`requested_experiments`), the
-    preset by name, and ``--zoo-cache`` when its zoos were kept outside the machine's cache."""
+    preset by name, ``--zoo-cache`` when its zoos were kept outside the machine's cache, and
+    ``--precision`` when every trained row so far (``precisions``:
+    :meth:`ResultsStore.precisions`) computed in one precision that the flag can choose, so
+    that a machine where ``auto`` resolves otherwise finishes the folder as it began (rows of
+    both precisions: ``auto`` on a CPU with native bf16 wrote them, and ``auto`` resumes)."""
     config = meta.get("config", {})
     experiments = " ".join(requested_experiments(meta)) or "EXPERIMENT ..."
     command = f"nnenc bench {experiments} --preset {config.get('name', 'PRESET')} --out {path}"
     zoo_root = _zoo_root(meta.get("zoos", {}).values())
     if zoo_root is not None and zoo_root.resolve() != cache_dir().resolve():
         command += f" --zoo-cache {zoo_root}"
+    # what --precision can name besides auto (nnenc.precision.PRECISIONS; STATNN's trees: fp64)
+    chosen = set().union(*(precisions or {}).values()) & {"fp32", "bf16"}
+    if len(chosen) == 1:
+        command += f" --precision {chosen.pop()}"
     return command
 
 

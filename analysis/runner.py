@@ -75,9 +75,16 @@ def _tune(
     return tuned_config(config, choices)
 
 
+def missing(jobs: list[Job], store: ResultsStore) -> list[Job]:
+    """The jobs whose rows are not all in ``store``, whatever their settings."""
+    done = store.done_keys()
+    return [job for job in jobs if not set(job.keys) <= done]
+
+
 def unfinished(jobs: list[Job], store: ResultsStore) -> list[Job]:
-    """The jobs whose rows are not all in ``store``, or were written with other settings (the
-    tuning's choice changed, or a preset's options): those run again and replace their rows."""
+    """The jobs whose rows are not all in ``store`` (:func:`missing`), or were written with
+    other settings (the tuning's choice changed, or a preset's options): those run again and
+    replace their rows."""
     done, recorded = store.done_keys(), store.settings()
     todo, stale = [], 0
     for job in jobs:
@@ -167,6 +174,10 @@ def run_benchmark(
                     "rank encoders; use a larger zoo or give the test split more"
                 )
         architectures = {name: ",".join(zoo.architectures) for name, zoo in zoos.items()}
+        # jobs with rows missing run whatever the tuning chooses: a precision that would mix
+        # is refused before the searches (hours, where they are not finished) run
+        planned = [job for e in experiments for job in plan_jobs(config, e, architectures)]
+        refuse_other_precisions(missing(planned, store), store, device, precision)
         if config.tuning:
             config = _tune(
                 config, out, workers, threads, ray_address, progress, device, zoo_root, precision

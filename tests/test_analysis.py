@@ -194,6 +194,21 @@ def test_the_resume_command_keeps_the_zoo_cache_the_zoos_were_built_in(tmp_path,
     assert "--zoo-cache" not in resume_command({"config": config, "zoos": scattered}, "out")
 
 
+def test_the_resume_command_finishes_a_folder_in_the_precision_it_began_in():
+    """A folder begun where ``auto`` is fp32 (an AVX2 CPU) is resumed with ``--precision fp32``:
+    on a CPU with native bf16, ``auto`` would train SNE in bf16 and the run be refused. Rows of
+    both precisions are what ``auto`` writes on a native-bf16 CPU: no flag. The trees' fp64 is
+    nothing the flag can choose."""
+    meta = {"config": {"name": "full", "experiments": {"in-dist": {}}}}
+    trees = {"statnn-trees": {"fp64"}}
+    fp32 = resume_command(meta, "out", {"sne": {"fp32"}, "gmn": {"fp32"}, **trees})
+    assert fp32.endswith("--out out --precision fp32")
+    native = resume_command(meta, "out", {"sne": {"bf16"}, "gmn": {"fp32"}, **trees})
+    assert "--precision" not in native
+    assert "--precision" not in resume_command(meta, "out", trees)
+    assert "--precision" not in resume_command(meta, "out")
+
+
 def test_experiments_share_a_training_and_each_is_saved_once(tiny_results):
     _, out, _ = tiny_results
     rows = ResultsStore(out).rows()
@@ -565,6 +580,44 @@ def test_a_folder_is_finished_in_the_precision_it_began_in(tmp_path):
     assert job_training(trees, "fp32") == {}  # not an encoder plus a head: nothing to set
     pinned = Job("in-dist", "sne", "x", ("x",), 1, training={"precision": "bf16"})
     assert job_training(pinned, "fp32") == {"precision": "bf16"}
+
+
+def test_a_precision_that_would_mix_is_refused_before_the_searches_run(
+    tiny_results, tmp_path, monkeypatch
+):
+    """The refusal of :func:`test_a_folder_is_finished_in_the_precision_it_began_in` came after
+    the tuning: a search not yet finished (hours on the full preset) ran first, then the run was
+    refused. A job with rows missing runs whatever the searches choose, so it is checked first;
+    nothing is searched, trained or written."""
+    config, out, root = tiny_results
+    copy = tmp_path / "results"
+    shutil.copytree(out, copy)
+    rows = ResultsStore(copy).rows()
+    began = rows.loc[rows["encoder"] == "sne", "precision"].dropna().unique()
+    assert len(began) == 1
+    other = {"fp32": "bf16", "bf16": "fp32"}[began[0]]
+    dropped = (rows["encoder"] == "sne") & (rows["seed"] == 1)
+    dropped &= rows["experiment"] == "cross-dataset"
+    rows[~dropped].to_csv(copy / "results.csv", index=False)
+    before = (copy / "results.csv").read_bytes()
+
+    def searched(*args, **kwargs):
+        raise AssertionError("the searches ran before the refusal")
+
+    monkeypatch.setattr("analysis.runner._tune", searched)
+    with warnings.catch_warnings():  # bf16 on a CPU without it: a warning, not the point here
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=f"sne rows were trained in {began[0]}"):
+            run_benchmark(
+                config,
+                ["cross-dataset"],
+                copy,
+                workers=1,
+                progress=False,
+                zoo_root=root,
+                precision=other,
+            )
+    assert (copy / "results.csv").read_bytes() == before
 
 
 def test_a_preset_with_too_few_test_runs_is_refused():
