@@ -88,6 +88,8 @@ def test_the_command_line_builds_a_mixed_zoo_whose_networks_run(tmp_path, capsys
     printed = capsys.readouterr().out
     zoo = load_zoo(tmp_path / "zoo")
     assert len(zoo.architectures) == 4 and "digits-mixed" in printed
+    listed = [line.split(":")[0].strip() for line in printed.splitlines() if " networks x " in line]
+    assert listed == sorted(zoo.architectures)  # by name, wherever the runs were trained
     for name in zoo.architectures:
         assert f"  {name}: 4 networks x" in printed  # 2 runs x 2 checkpoints each
         assert name not in architecture_names()

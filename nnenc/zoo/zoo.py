@@ -375,8 +375,8 @@ class Zoo:
         finite = self.finite_mask(progress)
         per_arch = {
             arch: {"networks": int(n), "params": self._stores[arch].n_params}
-            for arch, n in self._metrics["architecture"].value_counts(sort=False).items()
-        }
+            for arch, n in self._metrics["architecture"].value_counts().sort_index().items()
+        }  # by name, as a reader looks one up
         summary = {
             "name": self.name,
             "networks": len(self),
