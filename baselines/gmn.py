@@ -28,7 +28,7 @@ from nnenc.params import NetworkParams
 
 @register_encoder
 class GraphMetanetwork(WeightEncoder):
-    """Message passing on neural graphs.
+    """GINE message passing on neural graphs (a graph metanetwork), mean and max pooled.
 
     Args:
         hidden: node and edge embedding width.
