@@ -266,8 +266,7 @@ def run_job(
     for target in job.targets:
         test = split_of(target).test
         row = {**base, **fitted, "target": target, "n_test": len(test)}
-        if transfer is not None:
-            row["test_architectures"] = " ".join(sorted(set(test.metrics["architecture"])))
+        row["test_architectures"] = " ".join(sorted(set(test.metrics["architecture"])))
         if predictor is None:
             rows.append({**row, "status": "n/a"})
             continue

@@ -182,12 +182,25 @@ TRANSFER_TASKS = {
 }
 
 
+MIXED_IN_DIST = "mixed zoo, in distribution"
+
+
+def _mixed(rows: pd.DataFrame) -> pd.Series:
+    """Rows tested on a zoo of several architectures (rows written before ``test_architectures``
+    was recorded for every experiment have none: one architecture, as their zoos had)."""
+    tested = rows.get("test_architectures", pd.Series("", index=rows.index, dtype=object))
+    return tested.fillna("").astype(str).str.contains(" ")
+
+
 def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
     """Task name -> (its rows, the (source, target) pairs it averages): in-distribution,
-    cross-dataset (off-diagonal average), each cross-architecture direction, and the transfer
-    to held-out and to larger architectures of a mixed zoo."""
+    cross-dataset (off-diagonal average), each cross-architecture direction, in-distribution on
+    a mixed zoo (its own column: encoders that read one architecture are n/a there, and would
+    be n/a in the whole in-distribution column), and the transfer to held-out and to larger
+    architectures of a mixed zoo."""
     columns: dict[str, tuple[pd.DataFrame, list]] = {}
-    in_dist = _scored(rows, "in-dist")
+    scored = _scored(rows, "in-dist")
+    in_dist, in_mixed = scored[~_mixed(scored)], scored[_mixed(scored)]
     cross = _scored(rows, "cross-dataset")
     if not in_dist.empty:
         columns["in-distribution"] = (in_dist, _pairs(in_dist, diagonal=True))
@@ -198,6 +211,8 @@ def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
     arch = _scored(rows, "cross-arch")
     for pair in sorted(_pairs(arch, diagonal=False)):
         columns[f"{pair[0]} → {pair[1]}"] = (arch, [pair])
+    if not in_mixed.empty:
+        columns[MIXED_IN_DIST] = (in_mixed, _pairs(in_mixed, diagonal=True))
     for experiment, task in TRANSFER_TASKS.items():
         frame = _scored(rows, experiment)
         if not frame.empty:
@@ -219,6 +234,8 @@ def _groups(
     """One :class:`Group` per (pair, seed) where every scorer (a value of column ``key``) has
     predictions, and the seeds of those groups."""
     groups, seeds = [], set()
+    if not scorers:  # every encoder n/a on the task
+        return groups, []
     for (source, target), seed in sorted(
         {(p, s) for p in pairs for s in frame["seed"].unique()}, key=str
     ):
@@ -274,10 +291,11 @@ def comparison_tables(
         ran = frame[~references(frame) & np.array(on_pairs, dtype=bool)]
         absent[task] = [e for e in encoders if e not in set(ran["encoder"])]
         ran = ran[ran["encoder"].isin(ran.loc[ran[METRIC].notna(), "encoder"])]  # not all n/a
-        ran_pairs = ran.groupby("encoder")[["source", "target"]].apply(
-            lambda f: set(zip(f["source"], f["target"], strict=True))
-        )
-        left_out = [p for p in pairs if not all(p in done for done in ran_pairs)]
+        ran_pairs = {  # (a groupby-apply of sets unpacks them when one encoder ran)
+            name: set(zip(f["source"], f["target"], strict=True))
+            for name, f in ran.groupby("encoder")
+        }
+        left_out = [p for p in pairs if not all(p in done for done in ran_pairs.values())]
         if left_out and len(left_out) < len(pairs):
             pending[task] = left_out
             pairs = [p for p in pairs if p not in left_out]

@@ -21,7 +21,13 @@ from analysis.progress import missing_runs, progress_note
 from analysis.report import write_report
 from analysis.results import KEY, REQUESTED, ResultsFormatError, ResultsStore, resume_command
 from analysis.runner import refuse_other_precisions, run_benchmark, unfinished
-from analysis.tables import ABSENT, ablation_markdown, ablation_table, comparison_tables
+from analysis.tables import (
+    ABSENT,
+    MIXED_IN_DIST,
+    ablation_markdown,
+    ablation_table,
+    comparison_tables,
+)
 from nnenc import load_zoo
 from nnenc.cli import main
 from nnenc.metrics import kendall_tau
@@ -324,8 +330,10 @@ def test_results_of_another_format_or_configuration_are_refused(tiny_results, tm
         run_benchmark(other, ["cross-dataset"], out, workers=1, progress=False)
 
 
-def _write_predictions(out, encoder, source, target, seed, true, predicted, runs) -> dict:
-    job = Job("cross-dataset", encoder, source, (), seed)
+def _write_predictions(
+    out, encoder, source, target, seed, true, predicted, runs, experiment="cross-dataset"
+) -> dict:
+    job = Job(experiment, encoder, source, (), seed)
     folder = out / "predictions"
     folder.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(
@@ -338,7 +346,7 @@ def _write_predictions(out, encoder, source, target, seed, true, predicted, runs
     )
     table.to_csv(folder / f"{job.output_name(target)}.csv.gz", index=False)
     return {
-        "experiment": "cross-dataset",
+        "experiment": experiment,
         "encoder": encoder,
         "variant": np.nan,
         "source": source,
@@ -424,6 +432,33 @@ def test_comparison_tables_read_predictions_mark_differences_and_bold_the_best(t
     assert difference.estimate.loc["mlp", "cross-dataset"] > 0
     assert "| mlp | +" in gaps and " *" in gaps and "Smallest difference" in gaps
     assert "\\textbf{" in summary.to_latex()
+
+
+def test_in_distribution_on_a_mixed_zoo_is_its_own_column(tmp_path):
+    """In-distribution rows on a zoo of several architectures (an encoder that reads one is n/a
+    there) go to their own column: averaged into the in-distribution one, that n/a would leave
+    the encoder no in-distribution number at all."""
+    rows = _two_zoo_rows(tmp_path)
+    rng = np.random.default_rng(2)
+    for seed in (0, 1):
+        true = rng.uniform(0.1, 0.9, 60)
+        runs = [f"run{i}" for i in range(60)]
+        row = _write_predictions(
+            tmp_path, "sne", "m", "m", seed, true, true + rng.normal(0, 0.05, 60), runs, "in-dist"
+        )
+        row["test_architectures"] = "cnn-a cnn-b mlp-c"
+        rows += [row, {**row, "encoder": "mlp", "status": "n/a", "kendall_tau": np.nan}]
+    summary, _ = comparison_tables(pd.DataFrame(rows), tmp_path)
+    assert list(summary.estimate.columns) == ["in-distribution", "cross-dataset", MIXED_IN_DIST]
+    assert (
+        summary.cell("mlp", MIXED_IN_DIST) == "n/a"
+        and summary.estimate.loc["sne", MIXED_IN_DIST] > 0.5
+    )
+    alone, _ = comparison_tables(pd.DataFrame(_two_zoo_rows(tmp_path)), tmp_path)
+    for encoder in ("sne", "mlp"):  # the mixed zoo's rows leave the other columns as they were
+        assert summary.estimate.loc[encoder, "in-distribution"] == pytest.approx(
+            alone.estimate.loc[encoder, "in-distribution"]
+        )
 
 
 def test_tables_of_a_run_in_progress_say_which_seeds_their_columns_cover(tmp_path):
