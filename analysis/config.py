@@ -53,25 +53,42 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
+def _preset_tree(preset: str, extending: tuple[str, ...] = ()) -> dict:
+    """The preset ``preset`` read as YAML, with the preset it ``extends`` under it."""
+    if preset in extending:
+        raise ValueError(
+            f"presets extend each other in a loop: {' -> '.join([*extending, preset])}"
+        )
+    raw = yaml.safe_load(_preset_text(preset)) or {}
+    base = raw.pop("extends", None) if isinstance(raw, dict) else None
+    if base is None:
+        return raw
+    return {**_preset_tree(str(base), (*extending, preset)), **raw}
+
+
+def _preset_text(preset: str) -> str:
+    path = Path(preset)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise FileNotFoundError(f"preset file {path} does not exist")
+        return path.read_text()
+    if preset in preset_names():
+        return (resources.files("analysis") / "presets" / f"{preset}.yaml").read_text()
+    raise ValueError(
+        f"unknown preset {preset!r}; valid: {', '.join(preset_names())}, or a .yaml file"
+    )
+
+
 class BenchConfig(BenchSpec):
     """A benchmark configuration checked whole (see the module docstring)."""
 
     @classmethod
     def load(cls, preset: str, overrides: list[str] | None = None) -> BenchConfig:
-        """A preset by name (``quick``, ``full``) or a YAML file, with overrides applied."""
-        path = Path(preset)
-        if path.suffix in (".yaml", ".yml") or path.exists():
-            if not path.is_file():
-                raise FileNotFoundError(f"preset file {path} does not exist")
-            text = path.read_text()
-        elif preset in preset_names():
-            text = (resources.files("analysis") / "presets" / f"{preset}.yaml").read_text()
-        else:
-            raise ValueError(
-                f"unknown preset {preset!r}; valid: {', '.join(preset_names())}, or a .yaml file"
-            )
-        raw = yaml.safe_load(text) or {}
-        return cls.from_dict(apply_overrides(raw, overrides or []))
+        """A preset by name (``quick``, ``full``) or a YAML file, with overrides applied. A
+        preset that ``extends: BASE`` (a name or a file) is BASE with each of its top-level
+        keys replaced by the preset's: the same zoos, encoders and seeds, say, and other
+        experiments."""
+        return cls.from_dict(apply_overrides(_preset_tree(preset), overrides or []))
 
     @classmethod
     def from_dict(cls, raw: dict) -> BenchConfig:
