@@ -13,7 +13,7 @@ import pytest
 import torch
 from conftest import TINY_BENCH
 
-from analysis.config import BenchConfig
+from analysis.config import BenchConfig, preset_names
 from analysis.intervals import Group, detectable_difference, task_intervals
 from analysis.jobs import Job, job_training, make_predictor
 from analysis.plots import ablation_curves, task_bars
@@ -662,7 +662,7 @@ def test_a_preset_with_too_few_test_runs_is_refused():
         BenchConfig.from_dict({**TINY_BENCH, "protocol": "best"})
 
 
-@pytest.mark.parametrize("preset", ["quick", "full", "mixed"])
+@pytest.mark.parametrize("preset", preset_names())
 def test_the_shipped_presets_load_and_every_zoo_would_build(preset):
     from analysis.zoos import build_spec
 
@@ -696,6 +696,31 @@ def test_the_mixed_preset_adds_to_the_full_one_without_training_its_encoders_aga
     assert otherwise == ["gmn"]
     shared = set(full.experiments) & set(mixed.experiments)
     assert not any("gmn" in mixed.experiment_encoders(e) for e in shared)
+
+
+def test_a_preset_extends_another_key_by_key(tmp_path):
+    """``extends: BASE``: the base with each top-level key the preset sets replaced whole (the
+    mixed zoo's in-distribution preset keeps the mixed preset's zoos, encoders and seeds, and
+    runs its own experiment with its own searches); a loop of presets is refused."""
+    mixed, in_dist = BenchConfig.load("mixed"), BenchConfig.load("mixed-in-dist")
+    assert in_dist.name == "mixed-in-dist" and in_dist.experiments == {
+        "in-dist": {"zoos": ["mixed"]}
+    }
+    assert (in_dist.zoos, in_dist.encoders, in_dist.seeds) == (
+        mixed.zoos,
+        mixed.encoders,
+        mixed.seeds,
+    )
+    assert in_dist.tuning["reuse"] == "results/mixed" and "extends" not in in_dist.raw
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("extends: quick\nseeds: [0, 1, 2, 3, 4, 5]\n")
+    assert BenchConfig.load(str(mine)).seeds == (0, 1, 2, 3, 4, 5)
+    assert BenchConfig.load(str(mine)).zoos == BenchConfig.load("quick").zoos
+    other = tmp_path / "other.yaml"
+    mine.write_text(f"extends: {other}\n")
+    other.write_text(f"extends: {mine}\n")
+    with pytest.raises(ValueError, match="presets extend each other in a loop"):
+        BenchConfig.load(str(mine))
 
 
 def test_an_experiment_lists_some_of_the_presets_encoders():
