@@ -111,14 +111,21 @@ def _effective_settings(encoder: str, cfg: dict, training: dict, device: str = "
 
 def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str]) -> list[Job]:
     """Every job of ``experiment`` (each reference of :mod:`nnenc.predictors` on each target
-    included), in the configuration's order of encoders, references last.
+    included), references first (they train nothing, so a run cut short still has them), then
+    the configuration's order of encoders.
 
     ``architectures`` maps each zoo name to its architecture (cross-arch pairs zoos of
     different ones).
     """
     pairs = config.experiment_pairs(experiment, architectures)
     encoders = config.experiment_encoders(experiment)
-    jobs = []
+    references = [n for n in predictor_names() if predictor_role(n) == "reference"]
+    jobs = [
+        Job(experiment, name, target, (target,), seed)
+        for target in sorted({t for _, targets in pairs for t in targets})
+        for name in references
+        for seed in config.seeds
+    ]
     for source, targets in pairs:
         for encoder in encoders:
             same: dict[str, list] = {}  # settings -> [variant names], settings first seen first
@@ -140,13 +147,6 @@ def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str
                     )
                     for seed in config.seeds
                 ]
-    references = [n for n in predictor_names() if predictor_role(n) == "reference"]
-    for target in sorted({t for _, targets in pairs for t in targets}):
-        jobs += [
-            Job(experiment, name, target, (target,), seed)
-            for name in references
-            for seed in config.seeds
-        ]
     return jobs
 
 

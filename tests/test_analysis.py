@@ -781,3 +781,19 @@ def test_an_ablation_whose_preset_configuration_has_not_run_compares_nothing(tin
     assert "| chunk_size | 16 |" in markdown and "Incomplete" in markdown
     figure = ablation_curves(table, incomplete=True)
     assert "incomplete" in figure._suptitle.get_text()
+
+
+def test_references_are_planned_first_so_a_run_cut_short_has_them():
+    """The label-noise reference trains nothing: planned before the encoders, a run stopped
+    part-way (they span sittings) still has its reference row on every target."""
+    from analysis.jobs import plan_jobs
+
+    config = BenchConfig.load("quick")
+    architectures = {name: spec["architecture"] for name, spec in config.zoos.items()}
+    jobs = plan_jobs(config, "cross-dataset", architectures)
+    references = [i for i, job in enumerate(jobs) if job.encoder == LABEL_NOISE]
+    targets = {t for job in jobs for t in job.targets}
+    assert references == list(range(len(references))) and len(references) == len(targets) * len(
+        config.seeds
+    )
+    assert {job.encoder for job in jobs[len(references) :]} == set(config.encoders)
