@@ -200,7 +200,8 @@ def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
     architectures of a mixed zoo."""
     columns: dict[str, tuple[pd.DataFrame, list]] = {}
     scored = _scored(rows, "in-dist")
-    in_dist, in_mixed = scored[~_mixed(scored)], scored[_mixed(scored)]
+    mixed = _mixed(scored)
+    in_dist, in_mixed = scored[~mixed], scored[mixed]
     cross = _scored(rows, "cross-dataset")
     if not in_dist.empty:
         columns["in-distribution"] = (in_dist, _pairs(in_dist, diagonal=True))
