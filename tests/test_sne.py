@@ -182,8 +182,7 @@ def test_the_fast_forward_equals_the_forward_of_2026_11_27(config, layout, grad,
 
 def test_a_gpu_layout_encodes_each_size_in_one_call_and_a_cpu_layout_in_groups(monkeypatch):
     """Forced on the CPU: the GPU layout sends every chunk of one length through the chunk
-    encoder at once; the CPU layout (of 4 torch threads here) cuts the same chunks into groups
-    of ``chunk_group``."""
+    encoder at once; the CPU layout cuts the same chunks into groups of ``chunk_group``."""
     calls = []
     forward = SetEncoder.forward
 
@@ -192,7 +191,7 @@ def test_a_gpu_layout_encodes_each_size_in_one_call_and_a_cpu_layout_in_groups(m
         return forward(self, x, mask)
 
     monkeypatch.setattr(SetEncoder, "forward", counted)
-    monkeypatch.setattr(work, "work_layout", lambda device: work.cpu_layout(threads=4))
+    monkeypatch.setattr(work, "work_layout", lambda device: work.CPU)
     networks = [_network("cnn-small", seed) for seed in range(40)]
     encoder = _sne(chunk_size=32, hidden=32, heads=4)
     batch = encoder.collate([encoder.featurize(n) for n in networks])
@@ -200,9 +199,10 @@ def test_a_gpu_layout_encodes_each_size_in_one_call_and_a_cpu_layout_in_groups(m
     # (conv2, conv3), 16 (conv1) and 10 (the dense layer); networks of 4 layers
     with torch.no_grad():
         encoder(batch)
-    assert encoder.chunk_group == 1024
+    assert encoder.chunk_group == 256
     chunk_calls, layer_calls, network_calls = calls[:-4], calls[-4:-1], calls[-1:]
-    assert chunk_calls == [1024] * 5 + [40 * 42, 40 * 16]
+    # chunks of 17 and 10 hold 17 * 96 and 10 * 96 floats in their largest temporary
+    assert chunk_calls == [256] * 20 + [642, 642, 40 * 42 - 2 * 642] + [40 * 16]
     assert layer_calls == [80, 40, 40] and network_calls == [40]
     calls.clear()
     monkeypatch.setattr(work, "work_layout", lambda device: work.GPU)
@@ -211,12 +211,14 @@ def test_a_gpu_layout_encodes_each_size_in_one_call_and_a_cpu_layout_in_groups(m
     assert calls[:-4] == [40 * 128, 40 * 42, 40 * 16] and calls[-4:] == layer_calls + network_calls
 
 
-def test_the_cpu_groups_grow_with_the_torch_threads(monkeypatch):
-    """A CPU group holds ``CPU_GROUP_ELEMENTS_PER_THREAD`` floats per torch thread of the
-    process: SNE's chunk group at the defaults (4,096 floats per chunk of 32) is 256 chunks on
-    one thread, 512 on two; an explicit ``max_group_elements`` overrides it."""
+def test_the_cpu_groups_do_not_grow_with_the_torch_threads(monkeypatch):
+    """A CPU group's largest temporary holds ``CPU_GROUP_ELEMENTS`` floats whatever the
+    process's torch threads (larger ones are page-faulted in on every call): SNE's chunk group
+    at the defaults (4,096 floats per chunk of 32) is 256 chunks on 1, 2 or 8 threads, so the
+    encodings do not depend on the thread count through the groups; an explicit
+    ``max_group_elements`` overrides it."""
     encoder = _sne(chunk_size=32, hidden=32, heads=4)
-    for threads, chunks in [(1, 256), (2, 512), (4, 1024)]:
+    for threads in (1, 2, 8):
         monkeypatch.setattr(torch, "get_num_threads", lambda threads=threads: threads)
-        assert encoder.chunk_group == chunks
+        assert encoder.chunk_group == 256
     assert _sne(chunk_size=32, hidden=32, heads=4, max_group_elements=4096 * 3).chunk_group == 3

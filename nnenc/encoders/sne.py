@@ -74,7 +74,7 @@ class SNE(WeightEncoder):
         inducing: inducing points of ISAB blocks.
         max_group_elements: bound on the floats in the largest temporary of one group of sets
             (the working-memory bound); ``None`` sizes groups for the device
-            (:mod:`nnenc.encoders.work`: 256 chunks per torch thread at the defaults on a CPU,
+            (:mod:`nnenc.encoders.work`: 256 chunks at the defaults on a CPU,
             a whole batch on a GPU). Speed only: every value gives the same encodings.
         log_values: give each value as (scaled value, log-magnitude) rather than the
             scaled value alone (see :mod:`nnenc.encoders.inputs`).

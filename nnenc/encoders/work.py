@@ -4,17 +4,24 @@ SNE and the other set encoders push many small sets (a chunk of 32 scalars, a la
 chunks) through attention blocks. Sets of equal size go through together, without padding or
 masks; how many at once, and which attention kernel runs them, depends on the device:
 
-- **CPU**: groups whose largest temporary stays near :data:`CPU_GROUP_ELEMENTS_PER_THREAD`
-  floats (4 MB) per torch thread. Larger tensors are allocated by glibc with ``mmap`` and
-  page-faulted in, zeroed, on every call, and fall out of the cores' caches; measured on a
-  2-core AMD EPYC with AVX-512 (2026-11-28), a training step of SNE's chunk level over 4,096
-  chunks took 432 ms in one call and 181-200 ms in groups of 512-1,024 chunks (the same one
-  call took 181 ms with glibc's mmap threshold raised, which a library cannot do for its
-  users); on a 2-core AMD EPYC with AVX2 only (2026-12-03, SNE's training steps on ``cnn-small``
-  networks, median of 3), groups of 2^20 floats per thread beat a fixed 2^22: 61 against 45
-  networks/s on 1 thread (49-59 against 42-44 with two such processes side by side), 84
-  against 72 on 2 threads. Attention is computed with two batched matrix products: for heads of
-  dimension 8 and sets of 32, PyTorch's fused CPU kernel was 2x slower in training.
+- **CPU**: groups whose largest temporary holds :data:`CPU_GROUP_ELEMENTS` floats (4 MB in
+  fp32), whatever the number of torch threads. Larger temporaries are allocated by glibc with
+  ``mmap``, or handed back to the system when freed, and are page-faulted in, zeroed, on every
+  call, and they fall out of the cores' caches. Measured on a 2-core AMD EPYC with AVX-512
+  (2026-11-28), a training step of SNE's chunk level over 4,096 chunks took 432 ms in one call
+  and 181-200 ms in groups of 512-1,024 chunks; on a 2-core AMD EPYC with AVX2 only
+  (2026-12-03, SNE's training steps on ``cnn-small`` networks, median of 3), groups of 2^20
+  floats beat 2^22 on 1 thread (61 against 45 networks/s). The groups grew with the threads
+  (2^20 floats per thread) until 2026-12-06; on 2 threads that made 8 MB temporaries, and on a
+  2-core AMD EPYC (Zen 4) that day SNE's training steps took 90,000-125,000 page faults per 10
+  steps of 32 networks against about 1,000 with groups of 2^20 floats. In
+  ``benchmarks/encoders_train.py`` (2 threads, median of 3, fp32 held to AVX2), groups of 2^20
+  against 2^21 floats: DeepSets 1.08x in training and 1.23x in inference (1.08x and 1.22x
+  without the AVX2 cap), SNE 0.97x and 1.08x (training ranges 181-188 and 186-189
+  networks/s), and SNE in bf16 0.95x and 0.92x (ranges 221-264 and 223-272): no loss beyond
+  the run-to-run spread. How the groups should grow on more than 2 cores is not measured.
+  Attention is computed with two batched matrix products: for heads of dimension 8 and sets
+  of 32, PyTorch's fused CPU kernel was 2x slower in training.
 - **GPU**: a whole bucket in one call (a group is bounded only by :data:`GPU_GROUP_ELEMENTS`,
   for memory), through the fused kernel :func:`torch.nn.functional.scaled_dot_product_attention`.
 """
@@ -25,7 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
-CPU_GROUP_ELEMENTS_PER_THREAD = 2**20
+CPU_GROUP_ELEMENTS = 2**20
 GPU_GROUP_ELEMENTS = 2**28
 
 
@@ -50,13 +57,9 @@ class WorkLayout:
 GPU = WorkLayout(GPU_GROUP_ELEMENTS, fused_attention=True)
 
 
-def cpu_layout(threads: int | None = None) -> WorkLayout:
-    """The CPU's layout for ``threads`` torch threads (default: this process's
-    :func:`torch.get_num_threads`): groups grow with the threads that share them."""
-    threads = torch.get_num_threads() if threads is None else threads
-    return WorkLayout(CPU_GROUP_ELEMENTS_PER_THREAD * max(1, threads), fused_attention=False)
+CPU = WorkLayout(CPU_GROUP_ELEMENTS, fused_attention=False)
 
 
 def work_layout(device: torch.device | str) -> WorkLayout:
-    """The layout for ``device``: :data:`GPU` for CUDA devices, :func:`cpu_layout` otherwise."""
-    return GPU if torch.device(device).type == "cuda" else cpu_layout()
+    """The layout for ``device``: :data:`GPU` for CUDA devices, :data:`CPU` otherwise."""
+    return GPU if torch.device(device).type == "cuda" else CPU
