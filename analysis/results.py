@@ -16,7 +16,9 @@ target, seed), beside a ``meta.json`` that says what wrote it.
       tables/, figures/  written by ``nnenc report``
 
 A rerun skips the jobs whose rows are there (resumable). A folder written by another
-configuration, or by an older or newer results format, is refused rather than mixed or misread.
+configuration, or by an older or newer results format, is refused rather than mixed or misread;
+a configuration that only adds encoders (:func:`configuration_changes`) is recorded and goes on,
+since the rows already there were computed as it would compute them.
 The table is read strictly: a row whose cells do not match its checksum (a torn tail, a bit
 flip, an edit) is dropped with a warning that names it, and its job runs again; a job's new rows
 replace any of its rows left from before.
@@ -182,6 +184,40 @@ def read_meta(path: Path) -> dict:
     return meta
 
 
+def configuration_changes(recorded: dict, config: dict) -> list[str]:
+    """What ``config`` changes of the ``recorded`` configuration of a results folder, other than
+    adding encoders: ``[]`` where it only adds encoders (to ``encoders`` and to experiments'
+    encoder lists) or orders an experiment's encoders otherwise, which leaves every row the
+    folder holds as it was computed; otherwise the names of the settings that differ
+    (``seeds``, ``encoders.sne``, ``experiments.in-dist``, ...)."""
+    changed = [
+        key
+        for key in sorted(set(recorded) | set(config))
+        if key not in ("encoders", "experiments") and recorded.get(key) != config.get(key)
+    ]
+    old_encoders, new_encoders = recorded.get("encoders", {}), config.get("encoders", {})
+    changed += [
+        f"encoders.{name}"
+        for name in old_encoders
+        if name not in new_encoders or new_encoders[name] != old_encoders[name]
+    ]
+    old_experiments, new_experiments = (
+        recorded.get("experiments", {}),
+        config.get("experiments", {}),
+    )
+    for name in sorted(set(old_experiments) | set(new_experiments)):
+        old, new = old_experiments.get(name), new_experiments.get(name)
+        if old is None or new is None:
+            changed.append(f"experiments.{name}")
+            continue
+        rest = {k: v for k, v in old.items() if k != "encoders"}
+        if rest != {k: v for k, v in new.items() if k != "encoders"} or not set(
+            old.get("encoders", [])
+        ) <= set(new.get("encoders", [])):
+            changed.append(f"experiments.{name}")
+    return changed
+
+
 class ResultsStore:
     """A results folder, opened to read (``config=None``) or to add rows for ``config``."""
 
@@ -203,11 +239,15 @@ class ResultsStore:
         if config is None or exists:
             self.meta = read_meta(self.path)
             if config is not None and self.meta["config"] != config:
-                raise ResultsFormatError(
-                    f"{self.path} holds results of another configuration (preset "
-                    f"{self.meta['config'].get('name')!r} with other settings); write to another "
-                    "--out folder, or delete this one to start again"
-                )
+                changed = configuration_changes(self.meta["config"], config)
+                if changed:
+                    raise ResultsFormatError(
+                        f"{self.path} holds results of another configuration (preset "
+                        f"{self.meta['config'].get('name')!r}; {', '.join(changed)} differ): a "
+                        "preset may add encoders to a folder's experiments, nothing else; write "
+                        "to another --out folder, or delete this one to start again"
+                    )
+                self.meta["config"] = config  # encoders added: recorded with the zoos below
         else:
             self.meta = {
                 "format": FORMAT,

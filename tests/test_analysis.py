@@ -332,6 +332,37 @@ def test_results_of_another_format_or_configuration_are_refused(tiny_results, tm
         run_benchmark(other, ["cross-dataset"], out, workers=1, progress=False)
 
 
+def test_a_preset_that_adds_an_encoder_goes_on_in_the_folder_and_trains_only_it(
+    tiny_results, tmp_path
+):
+    """A configuration that only adds encoders is recorded in the folder and runs their jobs
+    alone (the rows there are left as they were); one that also drops or changes anything is
+    refused with the settings that differ, before any work."""
+    config, out, root = tiny_results
+    copy = tmp_path / "r"
+    shutil.copytree(out, copy)
+    before = ResultsStore(copy).rows()
+    raw = json.loads(json.dumps(config.raw))
+    raw["encoders"] = {"statnn": {}, **raw["encoders"]}
+    added = BenchConfig.from_dict(raw)
+    run_benchmark(added, ["cross-dataset"], copy, workers=1, progress=False, zoo_root=root)
+    store = ResultsStore(copy)
+    assert store.meta["config"] == added.raw
+    rows = store.rows()
+    new = rows[rows["encoder"] == "statnn"]
+    assert len(new) == 2 * 2 * 2 and (new["status"] == "ok").all()  # sources x targets x seeds
+    kept = rows[rows["encoder"] != "statnn"].drop(columns="folder").reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, before.drop(columns="folder").reset_index(drop=True))
+    dropped = {**raw, "encoders": {k: v for k, v in raw["encoders"].items() if k != "mlp"}}
+    changed = {**raw, "seeds": [0, 1, 2], "training": {**raw["training"], "epochs": 2}}
+    for other, named in [(dropped, "encoders.mlp differ"), (changed, "seeds, training differ")]:
+        with pytest.raises(ResultsFormatError, match=named):
+            run_benchmark(
+                BenchConfig.from_dict(other), ["cross-dataset"], copy, workers=1, progress=False
+            )
+    assert ResultsStore(copy).meta["config"] == added.raw
+
+
 def _write_predictions(
     out, encoder, source, target, seed, true, predicted, runs, experiment="cross-dataset"
 ) -> dict:
