@@ -13,8 +13,9 @@ configurations: a trial that repeats one already tried does not count. (A resume
 its sampler with the seed and the number of trials so far: seeded as at the start, it drew the
 first configurations again. Before 2026-11-28 it did, and two searches of the full preset
 resumed after an interruption tried 4 and 5 distinct configurations of their 8 trials.) An
-uninterrupted search draws what it always drew. The choice is written to
-``RESULTS/tuning.json``.
+uninterrupted search draws what it always drew. Each trial records the precision it trained in,
+and a search is finished in the precision it began in (:func:`refuse_another_precision`). The
+choice is written to ``RESULTS/tuning.json``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
 from analysis.config import BenchConfig
-from analysis.jobs import Job, make_predictor, protocol_splits
+from analysis.jobs import Job, job_precision, make_predictor, protocol_splits
 from analysis.results import REUSE, TUNING, ResultsStore, search_spec
 from nnenc import load_zoo
 from nnenc.io.atomic import atomic_path, write_json
@@ -79,8 +80,16 @@ def tune_encoder(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = JournalStorage(JournalFileBackend(str(journal)))
     space = search_space(encoder)
+    computes = job_precision(
+        Job("tune", encoder, "", (), seed, training=base.get("training", {})),
+        device,
+        precision,
+    )
+    refuse_another_precision(encoder, storage, computes, journal)
 
     def objective(trial: optuna.Trial) -> float:
+        if computes is not None:
+            trial.set_user_attr(PRECISION, computes)
         chosen = _suggest(trial, space)
         job = Job(
             "tune",
@@ -111,6 +120,29 @@ def tune_encoder(
             for t in study.trials
         ],
     }
+
+
+PRECISION = "precision"
+"""A trial's user attribute: what it trained in (``fp32``/``bf16``; absent in journals written
+before 2026-12-06, and for predictors that are not an encoder plus a head)."""
+
+
+def refuse_another_precision(
+    name: str, storage: JournalStorage, computes: str | None, journal: Path
+) -> None:
+    """Refuse to go on with the search ``name`` in ``computes`` where its finished trials trained
+    in another precision: their validation taus would be compared across precisions."""
+    try:
+        trials = optuna.load_study(study_name=name, storage=storage).trials
+    except KeyError:  # no such study yet
+        return
+    began = {t.user_attrs[PRECISION] for t in trials if PRECISION in t.user_attrs}
+    if computes is not None and began - {computes}:
+        raise ValueError(
+            f"{journal}: the search for {name} began in {', '.join(sorted(began))} and this run "
+            f"trains in {computes}; finish it with --precision {min(began)}, or move the "
+            "journal away to search again"
+        )
 
 
 def search(name: str, storage: JournalStorage, seed: int, trials: int, objective) -> optuna.Study:

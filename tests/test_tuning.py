@@ -1,15 +1,17 @@
 """The tuner's budget: every encoder's search tries the same number of distinct configurations,
-resumed or not (analysis/tuning.py)."""
+resumed or not, in one precision (analysis/tuning.py)."""
 
 from __future__ import annotations
 
 import json
 
 import optuna
+import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
-from analysis.tuning import _suggest, search, tried_configurations
+from analysis.tuning import PRECISION, _suggest, search, tried_configurations, tune_encoder
+from nnenc.zoo.synthetic import write_small_cnn_zoo
 
 SPACE = {
     "training.lr": ("log", 3e-4, 3e-3),
@@ -73,3 +75,22 @@ def test_a_space_with_fewer_configurations_than_the_budget_ends_the_search(tmp_p
     study = search("small", _storage(tmp_path / "small.log"), 0, 5, three)
     assert len(tried_configurations(study)) == 3
     assert len(study.trials) <= 3 * 5 * 5
+
+
+def test_a_search_is_finished_in_the_precision_it_began_in(tmp_path):
+    """Each trial records what it trained in; a search resumed in another precision (another
+    machine's ``auto``, or another ``--precision``) is refused before it trains anything, since
+    the chosen configuration would be picked across precisions."""
+    zoo = str(write_small_cnn_zoo(tmp_path / "zoo", runs=16))
+    base = {"config": {}, "training": {"epochs": 1, "batch_size": 4}}
+    common = ("mlp", base, zoo, (0.5, 0.25, 0.25), "final")
+    out = str(tmp_path / "out")
+    first = tune_encoder(*common, 1, 0, out, precision="fp32")
+    assert len(first["trials"]) == 1
+    journal = tmp_path / "out" / "tuning" / "mlp.log"
+    study = optuna.load_study(study_name="mlp", storage=_storage(journal))
+    assert [t.user_attrs[PRECISION] for t in study.trials] == ["fp32"]
+    with pytest.raises(ValueError, match="began in fp32 and this run trains in bf16"):
+        tune_encoder(*common, 2, 0, out, precision="bf16")
+    assert len(optuna.load_study(study_name="mlp", storage=_storage(journal)).trials) == 1
+    assert len(tune_encoder(*common, 2, 0, out, precision="fp32")["trials"]) == 2
