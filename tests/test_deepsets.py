@@ -57,3 +57,22 @@ def test_the_fast_forward_equals_the_forward_of_2026_11_27(pooling, layout, monk
         strict=True,
     ):  # float32 sums over ~15,000 elements in another order: equal to 1e-4 of the norm
         assert (a - b).norm() <= 1e-4 * b.norm()
+
+
+def test_a_cpu_group_holds_what_its_elements_keep_alive_one_cnn_small_network(monkeypatch):
+    """On a CPU, a group is sized by the ``LIVE_PER_ELEMENT`` tensors of ``hidden`` floats each
+    element keeps alive in training: at the defaults (hidden 64) one ``cnn-small`` network
+    (4,970 parameters) per group, where the largest tensor alone would have let three through
+    (they page-faulted, README Speed); the GPU layout takes all four at once, and both give the
+    same encodings."""
+    encoder = create_encoder("deepsets").eval()
+    encoder.embed_value.fit(torch.randn(1000) * 0.05)
+    batch = encoder.collate([encoder.featurize(_network("cnn-small", s)) for s in range(4)])
+    calls = []
+    encoder.phi.register_forward_hook(lambda module, args, out: calls.append(len(out)))
+    on_cpu = encoder(batch)
+    assert calls == [1, 1, 1, 1]
+    calls.clear()
+    monkeypatch.setattr(work, "work_layout", lambda device: work.GPU)
+    torch.testing.assert_close(encoder(batch), on_cpu, atol=1e-6, rtol=1e-5)
+    assert calls == [4]

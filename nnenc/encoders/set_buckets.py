@@ -95,13 +95,13 @@ class SetBuckets:
                 encoder(*parts) for parts in zip(*(b.split(group) for b in buckets), strict=True)
             ]
         joined = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
-        return joined if self.restore is None else joined[self.restore]
+        return joined if self.restore is None else joined.index_select(0, self.restore)
 
     @staticmethod
     def _take(elements: torch.Tensor, size: int, count: int, rows: torch.Tensor | None):
         """One bucket's sets of ``elements``: ``(count, size, *element_shape)``."""
         if rows is None:  # the first count * size elements: all of them, as a rule
             taken = elements if len(elements) == count * size else elements[: count * size]
-        else:
-            taken = elements[rows]
+        else:  # index_select: its gradient is summed by index_add, not an accumulating index_put
+            taken = elements.index_select(0, rows)
         return taken.view(count, size, *elements.shape[1:])
