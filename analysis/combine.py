@@ -20,7 +20,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.results import ZOO_DIGESTS, ResultsFormatError, ResultsStore, row_keys, search_spec
+from analysis.results import (
+    ZOO_DIGESTS,
+    ResultsFormatError,
+    ResultsStore,
+    configuration_scopes,
+    row_keys,
+    search_spec,
+)
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,10 @@ def _tuned(store: ResultsStore) -> dict[str, str]:
 
 
 def _experiments(store: ResultsStore, encoder: str) -> set[str]:
+    """The experiments ``encoder`` has rows on in ``store``, in-distribution rows on a mixed zoo
+    apart (:func:`~analysis.results.configuration_scopes`: their own table column)."""
     rows = store.rows()
-    return set() if rows.empty else set(rows.loc[rows["encoder"] == encoder, "experiment"])
+    return set() if rows.empty else set(configuration_scopes(rows[rows["encoder"] == encoder]))
 
 
 def combine_results(folders: list[str | Path]) -> Results:

@@ -409,6 +409,27 @@ def roles(rows: pd.DataFrame) -> pd.Series:
     return rows[ROLE].where(rows[ROLE].notna(), legacy)
 
 
+MIXED_ZOO_IN_DIST = "in-dist on a mixed zoo"
+"""The configuration scope (:func:`configuration_scopes`) of in-distribution rows on a zoo of
+several architectures."""
+
+
+def tested_on_mixed_zoos(rows: pd.DataFrame) -> pd.Series:
+    """Rows tested on a zoo of several architectures (rows written before ``test_architectures``
+    was recorded for every experiment have none: one architecture, as their zoos had)."""
+    tested = rows.get("test_architectures", pd.Series("", index=rows.index, dtype=object))
+    return tested.fillna("").astype(str).str.contains(" ")
+
+
+def configuration_scopes(rows: pd.DataFrame) -> pd.Series:
+    """Where each row's encoder must have run with one configuration: its experiment, with the
+    in-distribution rows on a zoo of several architectures apart (the tables give them their own
+    column: ``analysis.tables.MIXED_IN_DIST``)."""
+    scopes = rows["experiment"].astype(str)
+    apart = tested_on_mixed_zoos(rows) & (scopes == "in-dist")
+    return scopes.where(~apart, MIXED_ZOO_IN_DIST)
+
+
 def job_key(experiment: str, encoder: str, variant: str, source: str, seed: int) -> str:
     """The key of a job's rows (:data:`KEY`'s cells joined)."""
     return "|".join([experiment, encoder, variant or "", source, str(seed)])

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.intervals import Group, detectable_difference, excludes_zero, task_intervals
-from analysis.results import roles, row_file
+from analysis.results import roles, row_file, tested_on_mixed_zoos
 
 METRIC = "kendall_tau"
 ABSENT = "—"
@@ -185,13 +185,6 @@ TRANSFER_TASKS = {
 MIXED_IN_DIST = "mixed zoo, in distribution"
 
 
-def _mixed(rows: pd.DataFrame) -> pd.Series:
-    """Rows tested on a zoo of several architectures (rows written before ``test_architectures``
-    was recorded for every experiment have none: one architecture, as their zoos had)."""
-    tested = rows.get("test_architectures", pd.Series("", index=rows.index, dtype=object))
-    return tested.fillna("").astype(str).str.contains(" ")
-
-
 def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
     """Task name -> (its rows, the (source, target) pairs it averages): in-distribution,
     cross-dataset (off-diagonal average), each cross-architecture direction, in-distribution on
@@ -200,7 +193,7 @@ def _tasks(rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list]]:
     architectures of a mixed zoo."""
     columns: dict[str, tuple[pd.DataFrame, list]] = {}
     scored = _scored(rows, "in-dist")
-    mixed = _mixed(scored)
+    mixed = tested_on_mixed_zoos(scored)
     in_dist, in_mixed = scored[~mixed], scored[mixed]
     cross = _scored(rows, "cross-dataset")
     if not in_dist.empty:

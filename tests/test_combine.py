@@ -169,3 +169,37 @@ def test_an_encoder_set_up_otherwise_for_other_experiments_is_read_with_a_note(
     assert note.startswith(f"sne's cross-arch rows (`{other}`) ran with ")
     assert f'"lr": {doubled}' in note.split("; its other rows")[0]
     assert f"Note: {note}." in write_report(one, other, out=tmp_path / "report")
+
+
+def test_in_distribution_rows_on_a_mixed_zoo_may_run_with_their_own_configuration(
+    two_folders, tmp_path
+):
+    """The full preset's GMN reads 3x3 kernels in distribution, the mixed preset's pads them to
+    5x5 in distribution on the mixed zoo: two table columns ("in-distribution" and "mixed zoo,
+    in distribution"), one configuration each, so the folders are read as one with a note. The
+    same difference on in-distribution rows of single-architecture zoos in both is refused."""
+    first, _, _ = two_folders
+
+    def sne_in_dist(folder, tested):
+        store = ResultsStore(folder)
+        rows = store.rows().drop(columns=[FOLDER, "role"], errors="ignore")
+        rows = rows[(rows["encoder"] != "sne") | (rows["experiment"] == "cross-dataset")].copy()
+        sne = rows["encoder"] == "sne"
+        rows.loc[sne, "experiment"] = "in-dist"
+        rows.loc[sne, "test_architectures"] = tested
+        write_table(rows, folder / "results.csv")
+
+    one = shutil.copytree(first, tmp_path / "one")
+    sne_in_dist(one, "cnn-small")
+    for name, tested in [("mixed", "cnn-small mlp"), ("single", "cnn-small")]:
+        other = shutil.copytree(first, tmp_path / name)
+        sne_in_dist(other, tested)
+        summary = json.loads((other / "tuning.json").read_text())
+        summary["choices"]["sne"]["training"]["lr"] *= 2
+        (other / "tuning.json").write_text(json.dumps(summary))
+        if name == "mixed":
+            (note,) = combine_results([one, other]).meta["settings_notes"]
+            assert note.startswith(f"sne's in-dist on a mixed zoo rows (`{other}`) ran with ")
+        else:
+            with pytest.raises(ResultsFormatError, match="both have its rows on in-dist:"):
+                combine_results([one, other])
