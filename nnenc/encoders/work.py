@@ -55,8 +55,6 @@ class WorkLayout:
 
 
 GPU = WorkLayout(GPU_GROUP_ELEMENTS, fused_attention=True)
-
-
 CPU = WorkLayout(CPU_GROUP_ELEMENTS, fused_attention=False)
 
 
