@@ -46,7 +46,7 @@ def _tuned(store: ResultsStore) -> dict[str, str]:
     }
 
 
-def _experiments(store: ResultsStore, encoder: str) -> set[str]:
+def _scopes(store: ResultsStore, encoder: str) -> set[str]:
     """The experiments ``encoder`` has rows on in ``store``, in-distribution rows on a mixed zoo
     apart (:func:`~analysis.results.configuration_scopes`: their own table column)."""
     rows = store.rows()
@@ -88,7 +88,7 @@ def combine_results(folders: list[str | Path]) -> Results:
             origin = tuned_in.setdefault(name, store)
             if tuned.setdefault(name, settings) == settings:
                 continue
-            theirs_exps, ours_exps = _experiments(store, name), _experiments(origin, name)
+            theirs_exps, ours_exps = _scopes(store, name), _scopes(origin, name)
             if theirs_exps & ours_exps:
                 problems.append(
                     f"{name} was tuned to other settings in {store.path} than in {origin.path}, "

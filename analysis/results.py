@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.protocol import BenchSpec
 from nnenc.cache import cache_dir
 from nnenc.io.atomic import atomic_path, write_json
 from nnenc.version import package_version
@@ -186,36 +187,33 @@ def read_meta(path: Path) -> dict:
 
 def configuration_changes(recorded: dict, config: dict) -> list[str]:
     """What ``config`` changes of the ``recorded`` configuration of a results folder, other than
-    adding encoders: ``[]`` where it only adds encoders (to ``encoders`` and to experiments'
-    encoder lists) or orders an experiment's encoders otherwise, which leaves every row the
-    folder holds as it was computed; otherwise the names of the settings that differ
-    (``seeds``, ``encoders.sne``, ``experiments.in-dist``, ...)."""
+    adding encoders: ``[]`` where it only adds encoders (to ``encoders``, or to the encoders an
+    experiment runs: :meth:`~analysis.protocol.BenchSpec.experiment_encoders`) or orders them
+    otherwise, which leaves every row the folder holds as it was computed; otherwise the names of
+    the settings that differ (``seeds``, ``encoders.sne``, ``experiments.in-dist``, ...)."""
+    old, new = BenchSpec.read(recorded), BenchSpec.read(config)
     changed = [
         key
         for key in sorted(set(recorded) | set(config))
         if key not in ("encoders", "experiments") and recorded.get(key) != config.get(key)
     ]
-    old_encoders, new_encoders = recorded.get("encoders", {}), config.get("encoders", {})
     changed += [
-        f"encoders.{name}"
-        for name in old_encoders
-        if name not in new_encoders or new_encoders[name] != old_encoders[name]
+        f"encoders.{name}" for name, spec in old.encoders.items() if new.encoders.get(name) != spec
     ]
-    old_experiments, new_experiments = (
-        recorded.get("experiments", {}),
-        config.get("experiments", {}),
-    )
-    for name in sorted(set(old_experiments) | set(new_experiments)):
-        old, new = old_experiments.get(name), new_experiments.get(name)
-        if old is None or new is None:
-            changed.append(f"experiments.{name}")
-            continue
-        rest = {k: v for k, v in old.items() if k != "encoders"}
-        if rest != {k: v for k, v in new.items() if k != "encoders"} or not set(
-            old.get("encoders", [])
-        ) <= set(new.get("encoders", [])):
+    for name in sorted(set(old.experiments) | set(new.experiments)):
+        kept = (
+            name in old.experiments
+            and name in new.experiments
+            and _without_encoders(old.experiments[name]) == _without_encoders(new.experiments[name])
+            and set(old.experiment_encoders(name)) <= set(new.experiment_encoders(name))
+        )
+        if not kept:
             changed.append(f"experiments.{name}")
     return changed
+
+
+def _without_encoders(experiment: dict) -> dict:
+    return {key: value for key, value in experiment.items() if key != "encoders"}
 
 
 class ResultsStore:

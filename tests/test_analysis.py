@@ -336,8 +336,9 @@ def test_a_preset_that_adds_an_encoder_goes_on_in_the_folder_and_trains_only_it(
     tiny_results, tmp_path
 ):
     """A configuration that only adds encoders is recorded in the folder and runs their jobs
-    alone (the rows there are left as they were); one that also drops or changes anything is
-    refused with the settings that differ, before any work."""
+    alone (the rows there are left as they were); one that also drops or changes anything (an
+    encoder an experiment ran included) is refused with the settings that differ, before any
+    work."""
     config, out, root = tiny_results
     copy = tmp_path / "r"
     shutil.copytree(out, copy)
@@ -355,7 +356,14 @@ def test_a_preset_that_adds_an_encoder_goes_on_in_the_folder_and_trains_only_it(
     pd.testing.assert_frame_equal(kept, before.drop(columns="folder").reset_index(drop=True))
     dropped = {**raw, "encoders": {k: v for k, v in raw["encoders"].items() if k != "mlp"}}
     changed = {**raw, "seeds": [0, 1, 2], "training": {**raw["training"], "epochs": 2}}
-    for other, named in [(dropped, "encoders.mlp differ"), (changed, "seeds, training differ")]:
+    # an experiment without a list runs every encoder: a list of some of them drops the others
+    narrowed = json.loads(json.dumps(raw))
+    narrowed["experiments"]["cross-dataset"]["encoders"] = ["sne", "statnn"]
+    for other, named in [
+        (dropped, "encoders.mlp, experiments.cross-arch, experiments.cross-dataset differ"),
+        (changed, "seeds, training differ"),
+        (narrowed, "experiments.cross-dataset differ"),
+    ]:
         with pytest.raises(ResultsFormatError, match=named):
             run_benchmark(
                 BenchConfig.from_dict(other), ["cross-dataset"], copy, workers=1, progress=False
