@@ -28,8 +28,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-WHEELS=(optuna==5.1.0 alembic==1.20.1 colorlog==6.12.0 Mako==1.4.3 SQLAlchemy==2.1.9
-    mlxtend==0.25.0 nfn==0.1.2)
+WHEELS=(optuna alembic colorlog Mako SQLAlchemy mlxtend nfn) # at the versions .venv holds
 BASELINE=26cda78
 DEVICE=${DEVICE:-cuda}
 RUNS=${RUNS:-1000}
@@ -39,9 +38,12 @@ LOG=${OUT:-bench-data/gpu-check}/gpu-check.log
 
 prepare() {
     grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >>.git/info/exclude
+    local pins
+    mapfile -t pins < <(.venv/bin/python -m pip freeze |
+        grep -i -E "^($(IFS='|' && echo "${WHEELS[*]}"))==")
     .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-        --platform manylinux2014_x86_64 -d .whl "${WHEELS[@]}"
+        --platform manylinux2014_x86_64 -d .whl "${pins[@]}"
     [ -d "bench-data/worktrees/$BASELINE" ] ||
         git worktree add --detach "bench-data/worktrees/$BASELINE" "$BASELINE" >/dev/null
     local tracked carried
