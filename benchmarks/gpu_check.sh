@@ -18,10 +18,18 @@
 # It prints what it measured and leaves the log in $OUT (returned by the tool). About 8 minutes on
 # an H100: the tests 1-2, the zoo 2, the encoders 4 (--repeat 2).
 #
-# The working tree sent may hold at most 64 MiB, tracked files included. On 2026-12-06 the
-# tracked results/ folders (trained predictors and the benchmark's zoos) hold about 545 MB, so
-# the tool refuses to send this repository as it is; the checks can run only from a checkout
-# whose tracked files fit (results/ elsewhere). `prepare` says so when they do not fit.
+# The working tree sent may hold at most 64 MiB: tracked files and untracked files git does not
+# ignore. On 2026-12-06 the tracked results/ folders (trained predictors and the benchmark's
+# zoos) hold about 540 MiB, and the checks need none of them. So, around the call:
+#
+#   benchmarks/gpu_check.sh slim      # results/ out of the index, ignored (files stay on disk)
+#   benchmarks/gpu_check.sh prepare   # says what would be sent, and whether it fits
+#   run(...)                          # the call above
+#   benchmarks/gpu_check.sh unslim    # results/ back in the index, as before
+#
+# Between slim and unslim the index holds results/ as deleted: commit nothing then (a commit
+# would delete them). `slim` refuses while results/ has uncommitted changes; `unslim` restores
+# the index from HEAD and checks that results/ is as it was.
 #
 # DEVICE=cpu RUNS=64 REPEAT=1 benchmarks/gpu_check.sh run   runs the same steps on a CPU (a dry run).
 set -euo pipefail
@@ -46,15 +54,37 @@ prepare() {
         --platform manylinux2014_x86_64 -d .whl "${pins[@]}"
     [ -d "bench-data/worktrees/$BASELINE" ] ||
         git worktree add --detach "bench-data/worktrees/$BASELINE" "$BASELINE" >/dev/null
-    local tracked carried
-    tracked=$(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1)
+    local sent carried # what the tool sends: tracked files and untracked ones git does not ignore
+    sent=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- |
+        tail -1 | cut -f1)
     carried=$(du -cb .whl "bench-data/worktrees/$BASELINE" | tail -1 | cut -f1)
-    echo "wheels in .whl/, $BASELINE in bench-data/worktrees/; tracked files $((tracked / 2**20)) MiB" \
-        "+ carried $((carried / 2**20)) MiB (the device tool sends at most 64 MiB)"
-    if ((tracked + carried > 64 * 2**20)); then
-        echo "too large to send: run from a checkout whose tracked files fit" >&2
+    echo "wheels in .whl/, $BASELINE in bench-data/worktrees/; working tree $((sent / 1024))" \
+        "KiB + carried $((carried / 1024)) KiB (the device tool sends at most 64 MiB)"
+    if ((sent + carried > 64 * 2**20)); then
+        echo "too large to send: '$0 slim' first (results/ out of the index)" >&2
         return 1
     fi
+}
+
+slim() {
+    if [ -n "$(git status --porcelain -- results)" ]; then
+        echo "results/ has uncommitted changes: commit them first (slim would lose their staging)" >&2
+        return 1
+    fi
+    git rm -r -q --cached results
+    grep -qx '/results/' .git/info/exclude 2>/dev/null || echo '/results/' >>.git/info/exclude
+    echo "results/ is out of the index and ignored (its files stay on disk); commit nothing" \
+        "until '$0 unslim'"
+}
+
+unslim() {
+    git reset -q -- results
+    sed -i '\|^/results/$|d' .git/info/exclude
+    if [ -n "$(git status --porcelain -- results)" ]; then
+        echo "results/ differs from HEAD after unslim: see git status -- results" >&2
+        return 1
+    fi
+    echo "results/ is back in the index, as in HEAD"
 }
 
 run() {
@@ -83,9 +113,11 @@ run() {
 
 case ${1:-} in
 prepare) prepare ;;
+slim) slim ;;
+unslim) unslim ;;
 run) run ;;
 *)
-    echo "usage: $0 prepare|run (see the top of this file)" >&2
+    echo "usage: $0 slim|prepare|run|unslim (see the top of this file)" >&2
     exit 2
     ;;
 esac
