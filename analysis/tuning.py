@@ -131,13 +131,16 @@ def refuse_another_precision(
     name: str, storage: JournalStorage, computes: str | None, journal: Path
 ) -> None:
     """Refuse to go on with the search ``name`` in ``computes`` where its finished trials trained
-    in another precision: their validation taus would be compared across precisions."""
+    in another precision: their validation taus would be compared across precisions. Nothing to
+    check (the journal is not read) where ``computes`` is ``None``."""
+    if computes is None:
+        return
     try:
         trials = optuna.load_study(study_name=name, storage=storage).trials
     except KeyError:  # no such study yet
         return
     began = {t.user_attrs[PRECISION] for t in trials if PRECISION in t.user_attrs}
-    if computes is not None and began - {computes}:
+    if began - {computes}:
         raise ValueError(
             f"{journal}: the search for {name} began in {', '.join(sorted(began))} and this run "
             f"trains in {computes}; finish it with --precision {min(began)}, or move the "
