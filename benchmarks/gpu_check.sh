@@ -67,6 +67,11 @@ prepare() {
 }
 
 slim() {
+    if [ -z "$(git ls-files -- results)" ] && grep -qx '/results/' .git/info/exclude 2>/dev/null; then
+        echo "results/ is already out of the index (slim was run): nothing to do; '$0 unslim'" \
+            "brings it back"
+        return 0
+    fi
     if [ -n "$(git status --porcelain -- results)" ]; then
         echo "results/ has uncommitted changes: commit them first (slim would lose their staging)" >&2
         return 1

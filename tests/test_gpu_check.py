@@ -64,3 +64,12 @@ def test_slim_refuses_while_results_has_uncommitted_changes(repo):
     assert refused.returncode == 1
     assert "uncommitted changes" in refused.stderr
     assert "results/full/table.csv" in git(repo, "ls-files")
+
+
+def test_slim_twice_says_it_is_already_slim_and_unslim_still_restores(repo):
+    assert check(repo, "slim").returncode == 0
+    again = check(repo, "slim")
+    assert again.returncode == 0, again.stderr
+    assert "already out of the index" in again.stdout
+    assert check(repo, "unslim").returncode == 0
+    assert git(repo, "status", "--porcelain") == ""
