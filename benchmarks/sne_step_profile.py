@@ -45,7 +45,8 @@ def training_steps(predictor: PerformancePredictor, batches: list) -> Callable[[
 
     def run() -> None:
         for batch in batches:
-            loss = predictor._loss(predictor(batch), target[: len(batch["layer_network"])])
+            raw = predictor(batch)
+            loss = predictor._loss(raw, target[: len(raw)])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
