@@ -1,15 +1,15 @@
 """Benchmark: where an SNE training step spends its time, and how fast its kernels run against
 this machine's measured matrix-product peak.
 
-Trains SNE with its defaults (batch 32, AdamW) on ``--steps`` batches of a zoo's final
-checkpoints, prints networks/s (the median of 3 passes over the batches), then a
-``torch.profiler`` pass: the share of the step in matrix products, softmax, GELU, copies and
-the rest, and the ten ops with the most time of their own. Last, the chunk level's two kernels
-timed alone in fp32 at its shapes (one chunk group: 256 chunks of 32 values, 4 heads of 8, at
-the defaults on a CPU): the
-attention's batched products and the projection's matrix product, as GFLOP/s and a fraction
-of the fp32 peak. With ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2`` in the environment
-it runs as on a CPU without AVX-512.
+Trains SNE in its default configuration (batch 32, AdamW) in ``--precision`` (fp32 unless
+told) on ``--steps`` batches of a zoo's final checkpoints, and prints networks/s (the median
+of 3 passes over the batches). Then a ``torch.profiler`` pass: the share of the step in
+matrix products, softmax, GELU, copies and the rest, and the ten ops with the most time of
+their own. Last, the chunk level's two kernels timed alone in fp32 at its shapes (one chunk
+group: 256 chunks of 32 values, 4 heads of 8, at the defaults on a CPU): the attention's
+batched products and the projection's matrix product, as GFLOP/s and a fraction of the fp32
+peak. With ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2`` in the environment it runs as
+on a CPU without AVX-512.
 
     python benchmarks/sne_step_profile.py [--zoo results/full/zoos/mnist-d887ac9905]
         [--steps 10] [--threads 2] [--precision fp32]
@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 import torch
-from machine_peak import describe, peaks
+from machine_peak import describe, flops_line, peaks
 from torch.profiler import ProfilerActivity, profile
 
 import nnenc
@@ -54,7 +54,8 @@ def training_steps(predictor: PerformancePredictor, batches: list) -> Callable[[
     return run
 
 
-def kernel_seconds(fn, repeats: int = 200) -> float:
+def kernel_seconds(fn: Callable[[], object], repeats: int = 200) -> float:
+    """Mean seconds of ``fn`` over ``repeats`` calls, after 10 to warm up."""
     for _ in range(10):
         fn()
     start = time.perf_counter()
@@ -118,8 +119,7 @@ def main() -> None:
         (f"query/key/value projection ({group * size}x{width} @ {width}x{3 * width})",
          projection, 2 * group * size * width * 3 * width),
     ):  # fmt: skip
-        rate = flops / seconds
-        print(f"{name}: {rate / 1e9:.0f} GFLOP/s = {rate / peak['fp32']:.0%} of fp32 peak")
+        print(f"{name}: {flops_line(flops / seconds, peak, 'fp32')}")
 
 
 if __name__ == "__main__":
