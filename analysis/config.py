@@ -79,6 +79,54 @@ def _preset_text(preset: str) -> str:
     )
 
 
+def _learning_curve_problems(spec: dict, zoos: dict) -> list[str]:
+    """What is wrong with a ``learning-curve`` experiment's ``zoo``, ``sizes`` and
+    ``test_runs``."""
+    problems = []
+    sizes, test_runs = spec.get("sizes"), spec.get("test_runs")
+    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    if not isinstance(sizes, list) or not sizes or not all(whole(n) and n >= 2 for n in sizes):
+        problems.append(
+            f"learning-curve.sizes must list numbers of training networks (each at least 2), "
+            f"e.g. [50, 100, 200], got {sizes!r}"
+        )
+        sizes = None
+    if not whole(test_runs) or test_runs < MIN_TEST_RUNS:
+        problems.append(
+            f"learning-curve.test_runs must be a whole number of at least {MIN_TEST_RUNS}, got "
+            f"{test_runs!r}"
+        )
+        test_runs = None
+    runs = zoos.get(spec.get("zoo"), {}).get("runs")
+    if sizes and test_runs and whole(runs) and max(sizes) + test_runs > runs:
+        problems.append(
+            f"learning-curve: zoo {spec['zoo']!r} has {runs} runs, fewer than its largest size "
+            f"({max(sizes)}) plus test_runs ({test_runs})"
+        )
+    return problems
+
+
+def _training_problems(config: BenchSpec) -> list[str]:
+    """What would stop an encoder's training from running (:mod:`nnenc.budget`), each naming the
+    preset key: checked here so a bad budget is refused before anything is written."""
+    from nnenc.budget import budget_problems
+    from nnenc.predictor import training_settings
+
+    problems = []
+    scopes = {"training": config.training}
+    for name, spec in config.encoders.items():
+        if isinstance(spec, dict) and spec.get("training"):
+            scopes[f"encoders.{name}.training"] = {**config.training, **spec["training"]}
+    for scope, training in scopes.items():
+        try:
+            settings = training_settings(training)
+        except ValueError as err:
+            problems.append(f"{scope}: {err}")
+            continue
+        problems += [f"{scope}: {problem}" for problem in budget_problems(settings)]
+    return problems
+
+
 class BenchConfig(BenchSpec):
     """A benchmark configuration checked whole (see the module docstring)."""
 
@@ -119,6 +167,7 @@ class BenchConfig(BenchSpec):
                 problems.append(
                     f"unknown encoder {name!r}; valid: {', '.join(sorted(known_encoders))}"
                 )
+        problems += _training_problems(config)
         for name, spec in experiments.items():
             if name not in EXPERIMENTS:
                 problems.append(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
@@ -137,6 +186,8 @@ class BenchConfig(BenchSpec):
                     f"experiment {name!r}: encoders must list some of the preset's encoders "
                     f"({', '.join(encoders) or 'none'}), got {listed!r}"
                 )
+            if name == "learning-curve":
+                problems += _learning_curve_problems(spec, zoos)
             if name == "ablate":
                 unknown = sorted(set(spec.get("factors", {})) - set(ABLATION_FACTORS))
                 if unknown:

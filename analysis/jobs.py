@@ -27,6 +27,7 @@ from analysis.config import BenchConfig
 from analysis.protocol import TRANSFER
 from analysis.results import job_key, output_name
 from nnenc import load_zoo
+from nnenc.budget import best_epoch
 from nnenc.encoders import EncoderInputError, encoder_names
 from nnenc.io.atomic import write_csv, write_json
 from nnenc.metrics import prediction_metrics
@@ -40,7 +41,7 @@ from nnenc.predictors import (
     settings,
 )
 from nnenc.version import package_version
-from nnenc.zoo.splits import ZooSplits, zoo_splits
+from nnenc.zoo.splits import ZooSplits, learning_curve_splits, zoo_splits
 from nnenc.zoo.zoo import Zoo
 
 FIT = "fit.json"
@@ -59,6 +60,10 @@ class Job:
     aliases: tuple[str, ...] = ()
     """Other variant names with the same settings (an ablation's base value appears under every
     factor): trained once, reported under each."""
+    networks: int = 0
+    """A learning-curve run's training networks (train and validation); 0 for the others."""
+    test_runs: int = 0
+    """A learning-curve run's fixed test split, in runs; 0 for the others."""
 
     @property
     def key(self) -> str:
@@ -87,7 +92,7 @@ def _variants(config: BenchConfig, experiment: str, encoder: str):
     spec = config.encoders[encoder]
     base_config = dict(spec.get("config", {}))
     base_training = {**config.training, **spec.get("training", {})}
-    if experiment != "ablate":
+    if experiment != "ablate":  # a learning curve's sizes are jobs of their own (plan_jobs)
         return [("", base_config, base_training)]
     variants = []
     for factor, values in config.experiment("ablate").get("factors", {}).items():
@@ -126,6 +131,8 @@ def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str
         for name in references
         for seed in config.seeds
     ]
+    if experiment == "learning-curve":  # its test split is its own: no reference beside it
+        return _learning_curve_jobs(config, encoders)
     for source, targets in pairs:
         for encoder in encoders:
             same: dict[str, list] = {}  # settings -> [variant names], settings first seen first
@@ -148,6 +155,32 @@ def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str
                     for seed in config.seeds
                 ]
     return jobs
+
+
+def _learning_curve_jobs(config: BenchConfig, encoders: list[str]) -> list[Job]:
+    """A job per encoder, size and seed of the ``learning-curve`` experiment: each trains on
+    ``networks=N`` runs of its zoo and is scored on the fixed test split."""
+    spec = config.experiment("learning-curve")
+    zoo, test_runs = spec["zoo"], int(spec["test_runs"])
+    variants = config.experiment_variants("learning-curve")
+    return [
+        Job(
+            "learning-curve",
+            encoder,
+            zoo,
+            (zoo,),
+            seed,
+            variant,
+            cfg,
+            training,
+            networks=int(size),
+            test_runs=test_runs,
+        )
+        for encoder in encoders
+        for (_, cfg, training) in _variants(config, "learning-curve", encoder)
+        for variant, size in zip(variants, spec["sizes"], strict=True)
+        for seed in config.seeds
+    ]
 
 
 def _peak_reset() -> None:
@@ -209,6 +242,14 @@ def protocol_splits(
     return zoo_splits(zoo, tuple(split), seed, protocol, transfer)[0]
 
 
+def job_splits(job: Job, zoo: Zoo, protocol: str, split: tuple) -> ZooSplits:
+    """The splits ``job`` trains and tests on: a learning curve's point
+    (:func:`nnenc.zoo.splits.learning_curve_splits`), else :func:`protocol_splits`."""
+    if job.networks:
+        return learning_curve_splits(zoo, job.networks, job.test_runs, job.seed, protocol)[0]
+    return protocol_splits(zoo, protocol, split, job.seed, TRANSFER.get(job.experiment))
+
+
 def run_job(
     job_spec: dict,
     zoo_paths: dict[str, str],
@@ -235,12 +276,9 @@ def run_job(
     started = time.perf_counter()
     splits = {}
 
-    transfer = TRANSFER.get(job.experiment)
-
     def split_of(name: str):
         if name not in splits:
-            zoo = load_zoo(zoo_paths[name])
-            splits[name] = protocol_splits(zoo, protocol, split, job.seed, transfer)
+            splits[name] = job_splits(job, load_zoo(zoo_paths[name]), protocol, split)
         return splits[name]
 
     base = {
@@ -307,6 +345,8 @@ def training_key(
     splitting = [list(split), protocol]
     if job.experiment in TRANSFER:  # keys of the other experiments stay what they were
         splitting.append(TRANSFER[job.experiment])
+    if job.networks:
+        splitting.append(["learning-curve", job.networks, job.test_runs])
     spec = [job.encoder, effective, str(zoo_paths[job.source]), splitting, job.seed]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
 
@@ -328,7 +368,10 @@ def _trained(
     folder = out / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_{key}"
     if (folder / FIT).is_file():  # written last: present = the predictor is complete
         fitted = json.loads((folder / FIT).read_text())
-        return load_predictor(job.encoder, folder, device=device), fitted
+        try:
+            return load_predictor(job.encoder, folder, device=device), fitted
+        except FileNotFoundError:  # a clone without the weights, which git does not track:
+            pass  # trained again, to the same weights (training is deterministic)
     train, val, _ = split_of(job.source)
     predictor = make_predictor(job, device, precision)
     started = time.perf_counter()
@@ -340,6 +383,10 @@ def _trained(
         "train_seconds": time.perf_counter() - started,
         "n_train": len(train),
     }
+    if "epochs" in getattr(predictor, "settings", {}):  # an encoder plus a head: a budget
+        fitted["best_epoch"] = best_epoch(history["val_kendall_tau"].tolist()) + 1
+        fitted["epochs_cap"] = predictor.settings["epochs"]
+        fitted["ended_improving"] = predictor.ended_improving
     if predictor.saveable:
         predictor.save(folder)
         write_json(fitted, folder / FIT)

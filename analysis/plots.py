@@ -262,3 +262,61 @@ def encoding_embedding(
     )
     figure.tight_layout()
     return figure
+
+
+def validation_curves(histories: pd.DataFrame, convergence: pd.DataFrame) -> plt.Figure | None:
+    """Validation Kendall tau against epoch, one panel per encoder and a thin line per training
+    (:func:`analysis.convergence.training_histories`); the last 10% of each cap shaded, where a
+    best epoch means the training ended still improving (counted in the panel's title from
+    ``convergence``, :func:`analysis.convergence.convergence_table`)."""
+    if histories.empty:
+        return None
+    encoders = sorted(set(histories["encoder"]))
+    columns = min(4, len(encoders))
+    rows = math.ceil(len(encoders) / columns)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(3.6 * columns, 2.8 * rows), squeeze=False, sharey=True
+    )
+    counts = convergence.set_index("encoder")
+    for ax, encoder in zip(axes.flat, encoders, strict=False):
+        part = histories[histories["encoder"] == encoder]
+        for _, curve in part.groupby(["folder", "training"]):
+            ax.plot(curve["epoch"], curve["val_kendall_tau"], lw=0.6, alpha=0.45)
+        for cap in sorted(set(part["cap"])):
+            ax.axvspan(cap - math.ceil(0.1 * cap) + 1, cap, color="0.85", zorder=0)
+        row = counts.loc[encoder]
+        ax.set_title(
+            f"{encoder}: {row['ended_improving']} of {row['trainings']} ended improving",
+            fontsize=9,
+            color="black" if row["meets_rule"] else "firebrick",
+        )
+        ax.set_xlabel("epoch")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("validation Kendall tau")
+    for ax in list(axes.flat)[len(encoders) :]:
+        ax.set_visible(False)
+    figure.suptitle("Validation curves of every training (shaded: the last 10% of the cap)")
+    figure.tight_layout()
+    return figure
+
+
+def learning_curves(table: pd.DataFrame) -> plt.Figure | None:
+    """Kendall tau (95% interval) against the number of training networks, log x axis, a line
+    per encoder (:func:`analysis.tables.learning_curve_table`)."""
+    if table.empty:
+        return None
+    figure, ax = plt.subplots(figsize=(6.4, 4.2))
+    for encoder, part in table.groupby("encoder", sort=True):
+        part = part.sort_values("networks")
+        error = np.stack([part["tau"] - part["tau_low"], part["tau_high"] - part["tau"]])
+        ax.errorbar(part["networks"], part["tau"], yerr=error, marker="o", capsize=3, label=encoder)
+    ax.set_xscale("log")
+    sizes = sorted(set(table["networks"]))
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("training networks (train + validation)")
+    ax.set_ylabel("Kendall tau on the fixed test split")
+    ax.set_title("Learning curves (error bars: 95% intervals over test runs and seeds)")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    return figure

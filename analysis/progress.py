@@ -36,13 +36,6 @@ class Missing:
         return f"{self.source} ({runs})"
 
 
-def _variants(config: BenchSpec, experiment: str) -> list[str]:
-    if experiment != "ablate":
-        return [""]
-    factors = config.experiment("ablate").get("factors", {})
-    return [f"{factor}={value}" for factor, values in factors.items() for value in values]
-
-
 def missing_runs(meta: dict, rows: pd.DataFrame) -> list[Missing]:
     """The preset's runs of every experiment asked of the folder
     (:func:`~analysis.results.requested_experiments`) with no row in ``rows`` (label-noise
@@ -63,7 +56,7 @@ def missing_runs(meta: dict, rows: pd.DataFrame) -> list[Missing]:
         if experiment not in EXPERIMENTS:  # a folder of an older protocol
             continue
         encoders = config.experiment_encoders(experiment)
-        variants = _variants(config, experiment)
+        variants = config.experiment_variants(experiment)
         try:
             pairs = config.experiment_pairs(experiment, architectures)
         except KeyError:

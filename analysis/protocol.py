@@ -17,13 +17,18 @@ EXPERIMENTS = (
     "held-out-arch",
     "small-to-large",
     "ablate",
+    "learning-curve",
 )
 """``held-out-arch`` and ``small-to-large`` train on a mixed zoo and test on architectures its
-training split never had (:data:`nnenc.zoo.splits.TRANSFERS`)."""
+training split never had (:data:`nnenc.zoo.splits.TRANSFERS`); ``learning-curve`` trains on
+subsets of one zoo of growing size and tests on one fixed split
+(:func:`nnenc.zoo.splits.learning_curve_splits`)."""
 TRANSFER = {"held-out-arch": "held-out", "small-to-large": "larger"}
 """Experiments that test on architectures the training split never had, and their split
 (:data:`nnenc.zoo.splits.TRANSFERS`)."""
 ABLATION_FACTORS = ("chunk_size", "pooling", "positional", "logit_invariance")
+LEARNING_CURVE = "networks"
+"""A learning-curve run's variant is ``networks=N``: N networks (train and validation) drawn."""
 MIN_TEST_RUNS = 30
 """The fewest training runs a test split may hold: with fewer, a Kendall tau's 95% interval is
 wider than +-0.25 and no comparison can be read from it."""
@@ -90,6 +95,17 @@ class BenchSpec:
         if name == "ablate":
             return [spec.get("encoder", "sne")]
         return list(spec.get("encoders", self.encoders))
+
+    def experiment_variants(self, name: str) -> list[str]:
+        """The variant names each encoder of experiment ``name`` runs under: ``factor=value``
+        per ablation value, ``networks=N`` per learning-curve size, else the one ``""``."""
+        spec = self.experiment(name)
+        if name == "ablate":
+            factors = spec.get("factors", {})
+            return [f"{factor}={value}" for factor, values in factors.items() for value in values]
+        if name == "learning-curve":
+            return [f"{LEARNING_CURVE}={size}" for size in spec.get("sizes", [])]
+        return [""]
 
     def experiment_pairs(
         self, name: str, architectures: dict[str, str]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analysis import plots
 from analysis.combine import combine_results
+from analysis.convergence import convergence_markdown, convergence_table, training_histories
 from analysis.progress import missing_runs, progress_note
 from analysis.results import ResultsStore, resume_command
 from analysis.tables import (
@@ -16,6 +17,8 @@ from analysis.tables import (
     ablation_table,
     comparison_tables,
     cross_dataset_matrix,
+    learning_curve_markdown,
+    learning_curve_table,
     references,
     zoo_markdown,
     zoo_table,
@@ -128,5 +131,18 @@ def write_report(results: str | Path, *more: str | Path, out: str | Path | None 
         sections.append(text)
         incomplete = bool(pending) or "incomplete_seeds" in ablations.attrs
         plots.save(plots.ablation_curves(ablations, incomplete), figures / "ablations")
+    curves = learning_curve_table(rows, results)
+    if not curves.empty:
+        write_csv(curves, tables / "learning-curves.csv")
+        sections.append(learning_curve_markdown(curves))
+        _write(tables / "learning-curves.md", sections[-1])
+        plots.save(plots.learning_curves(curves), figures / "learning-curves")
+    histories = training_histories([results, *more])
+    if not histories.empty:
+        convergence = convergence_table(histories)
+        write_csv(convergence, tables / "convergence.csv")
+        sections.append(convergence_markdown(convergence))
+        _write(tables / "convergence.md", sections[-1])
+        plots.save(plots.validation_curves(histories, convergence), figures / "validation-curves")
     plots.save(plots.best_scatter(rows, results), figures / "best-scatter")
     return "\n\n".join(sections)

@@ -490,6 +490,85 @@ def ablation_markdown(table: pd.DataFrame, progress: tuple[str, ...] = ()) -> st
     return "\n".join(lines)
 
 
+def learning_curve_table(rows: pd.DataFrame, results: str | Path, seed: int = 0) -> pd.DataFrame:
+    """Per training-set size (``networks``) and encoder: Kendall tau on the fixed test split
+    with its 95% interval, from one paired bootstrap per size over the seeds on which every
+    encoder of that size has rows (``seeds``), and SNE minus the encoder (``gap``, paired)
+    where SNE is among them."""
+    frame = rows[(rows["experiment"] == "learning-curve") & (rows["status"] == "ok")].copy()
+    if frame.empty:
+        return pd.DataFrame()
+    frame["networks"] = frame["variant"].str.split("=", n=1).str[1].astype(int)
+    records = []
+    for size, part in frame.groupby("networks", sort=True):
+        encoders = sorted(set(part["encoder"]))
+        pairs = sorted({(s, t) for s, t in zip(part["source"], part["target"], strict=True)})
+        groups, seeds = _groups(part, pairs, Path(results), encoders)
+        if not groups:
+            continue
+        gaps = [("sne", e) for e in encoders if e != "sne" and "sne" in encoders]
+        found = task_intervals(groups, encoders, gaps, seed)
+        for encoder in encoders:
+            gap = found.get(("sne", encoder))
+            records.append(
+                {
+                    "networks": int(size),
+                    "encoder": encoder,
+                    "tau": found[encoder].estimate,
+                    "tau_low": found[encoder].low,
+                    "tau_high": found[encoder].high,
+                    "gap": np.nan if gap is None else gap.estimate,
+                    "gap_low": np.nan if gap is None else gap.low,
+                    "gap_high": np.nan if gap is None else gap.high,
+                    "seeds": len(seeds),
+                    "n_train": float(part.loc[part["encoder"] == encoder, "n_train"].mean()),
+                }
+            )
+    return pd.DataFrame(records)
+
+
+def learning_curve_markdown(table: pd.DataFrame) -> str:
+    """Encoders down, training-set sizes across: Kendall tau [95% interval]; then SNE minus
+    each encoder at each size, paired (* the interval excludes 0)."""
+    sizes = sorted(set(table["networks"]))
+    seeds = sorted(set(table["seeds"]))
+    head = "| | " + " | ".join(f"{n} networks" for n in sizes) + " |"
+    rule = "|---" * (len(sizes) + 1) + "|"
+    lines = [
+        "**Learning curves** (Kendall tau on one fixed test split against the number of "
+        "training networks, train and validation together; 95% intervals from a paired "
+        f"bootstrap over test runs and {', '.join(map(str, seeds))} seeds)",
+        "",
+        head,
+        rule,
+    ]
+    cells = table.set_index(["encoder", "networks"])
+    for encoder in sorted(set(table["encoder"])):
+        row = []
+        for n in sizes:
+            if (encoder, n) not in cells.index:
+                row.append("—")
+                continue
+            r = cells.loc[(encoder, n)]
+            row.append(f"{r['tau']:.3f} [{r['tau_low']:.3f}, {r['tau_high']:.3f}]")
+        lines.append(f"| {encoder} | " + " | ".join(row) + " |")
+    gaps = table.dropna(subset=["gap"])
+    if not gaps.empty:
+        lines += ["", "SNE minus each encoder (paired; `*`: the 95% interval excludes 0):", ""]
+        lines += [head, rule]
+        for encoder in sorted(set(gaps["encoder"])):
+            row = []
+            for n in sizes:
+                if (encoder, n) not in cells.index or pd.isna(cells.loc[(encoder, n), "gap"]):
+                    row.append("—")
+                    continue
+                r = cells.loc[(encoder, n)]
+                mark = " *" if excludes_zero(r["gap_low"], r["gap_high"]) else ""
+                row.append(f"{r['gap']:+.3f} [{r['gap_low']:+.3f}, {r['gap_high']:+.3f}]{mark}")
+            lines.append(f"| {encoder} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 NEAR_CHANCE = 0.02
 """A network within 2 accuracy points of chance (``1 / num_classes``) counts as near chance."""
 

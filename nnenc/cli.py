@@ -208,6 +208,7 @@ def _warn_small_splits(splits) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from nnenc.budget import best_epoch
     from nnenc.io.atomic import write_json
     from nnenc.predictor import PerformancePredictor
     from nnenc.zoo.splits import zoo_splits
@@ -223,14 +224,26 @@ def _train(args: argparse.Namespace) -> int:
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
-        "patience": args.patience,
         "seed": args.seed,
         "logit_invariance": args.logit_invariance,
         "device": args.device,
         "precision": args.precision,
+        "schedule": args.schedule,
+        "schedule_patience": args.schedule_patience,
+        "schedule_factor": args.schedule_factor,
     }
+    if args.patience is not None:  # else the default, never more than --epochs
+        training["patience"] = args.patience
     predictor = PerformancePredictor(args.encoder, parse_assignments(args.set), **training)
-    predictor.fit(splits.train, splits.val)
+    history = predictor.fit(splits.train, splits.val)
+    if predictor.ended_improving:
+        best = best_epoch(history["val_kendall_tau"].tolist())
+        print(
+            f"warning: training ended at its cap of {args.epochs} epochs still improving (best "
+            f"validation tau at epoch {best + 1}, in the last 10% of the cap): the predictor "
+            "may be undertrained; give more --epochs or a --schedule",
+            file=sys.stderr,
+        )
     with warnings.catch_warnings():  # small splits were warned about above
         warnings.simplefilter("ignore")
         scores = {
@@ -365,7 +378,27 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=int, default=32, help="networks per step")
     train.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")
     train.add_argument(
-        "--patience", type=int, default=10, help="epochs without a better val tau before stopping"
+        "--patience",
+        type=int,
+        help="epochs without a better val tau before stopping (default: 10, or --epochs if fewer)",
+    )
+    train.add_argument(
+        "--schedule",
+        default="none",
+        help="learning-rate schedule: none, cosine (annealed to 0 over --epochs) or plateau "
+        "(lowered when the val tau stalls)",
+    )
+    train.add_argument(
+        "--schedule-patience",
+        type=int,
+        default=5,
+        help="plateau: epochs without a better val tau before the learning rate is lowered",
+    )
+    train.add_argument(
+        "--schedule-factor",
+        type=float,
+        default=0.5,
+        help="plateau: what the learning rate is multiplied by when it is lowered",
     )
     train.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
     train.add_argument(

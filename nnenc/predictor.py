@@ -2,7 +2,8 @@
 column (test accuracy by default) from a network's weights.
 
 Training: AdamW, BCE on a sigmoid output (targets in [0, 1]) or MSE on standardised targets,
-early stopping on the validation Kendall tau (the best epoch's weights are kept), an optional
+early stopping on the validation Kendall tau (the best epoch's weights are kept), a learning-rate
+schedule (:mod:`nnenc.budget`: none, cosine or reduce-on-plateau), an optional
 logit-invariance regulariser (the squared change of the prediction when the hidden neurons of
 the input networks are randomly permuted), a progress bar with the running validation tau.
 Precision ``auto`` (the default) trains and predicts in bf16 autocast where the device runs bf16
@@ -31,6 +32,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from nnenc.applicability import TrainingDomain
+from nnenc.budget import SCHEDULE_DEFAULTS, best_epoch, check_budget, ended_improving
 from nnenc.encoders.base import EncoderInputError, create_encoder, encoder_class
 from nnenc.io.atomic import atomic_path, write_json
 from nnenc.metrics import (
@@ -63,7 +65,24 @@ TRAINING_DEFAULTS = {
     "head_hidden": 64,
     "device": "cpu",
     "precision": "auto",
+    **SCHEDULE_DEFAULTS,
 }
+
+
+def training_settings(training: dict) -> dict:
+    """``training`` with :data:`TRAINING_DEFAULTS` filled in; unknown keys refused. The default
+    patience never exceeds a shorter epoch cap (a patience given larger is refused by
+    :func:`nnenc.budget.check_budget`)."""
+    unknown = sorted(set(training) - set(TRAINING_DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"unknown training option(s) {unknown}; valid: {', '.join(TRAINING_DEFAULTS)}"
+        )
+    settings = {**TRAINING_DEFAULTS, **training}
+    epochs = settings["epochs"]
+    if "patience" not in training and isinstance(epochs, int) and epochs >= 1:
+        settings["patience"] = min(TRAINING_DEFAULTS["patience"], epochs)
+    return settings
 
 
 def training_precision(encoder: str, precision: str = "auto", device: str = "cpu") -> str:
@@ -75,6 +94,20 @@ def training_precision(encoder: str, precision: str = "auto", device: str = "cpu
     if precision == "auto" and not encoder_class(encoder).trains_faster_in_bf16:
         return "fp32"
     return resolve_precision(precision, device)
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, settings: dict):
+    """The learning-rate schedule ``settings`` name (:mod:`nnenc.budget`), or None."""
+    if settings["schedule"] == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings["epochs"])
+    if settings["schedule"] == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="max",
+            factor=settings["schedule_factor"],
+            patience=settings["schedule_patience"],
+        )
+    return None
 
 
 def networks_of(
@@ -159,7 +192,9 @@ class PerformancePredictor(nn.Module, HubMixin):
         encoder_config: keyword arguments for the encoder.
         **training: overrides of :data:`TRAINING_DEFAULTS` (target column, loss ``bce``/``mse``,
             epochs, batch size, learning rate, weight decay, early-stopping patience, seed,
-            logit-invariance weight, head width, device, precision ``auto``/``fp32``/``bf16``).
+            logit-invariance weight, head width, device, precision ``auto``/``fp32``/``bf16``,
+            learning-rate ``schedule`` and its options: :mod:`nnenc.budget`). A budget that
+            cannot run is refused here, naming the key.
     """
 
     role: ClassVar[str] = "predictor"
@@ -167,12 +202,8 @@ class PerformancePredictor(nn.Module, HubMixin):
 
     def __init__(self, encoder: str = "sne", encoder_config: dict | None = None, **training):
         super().__init__()
-        unknown = sorted(set(training) - set(TRAINING_DEFAULTS))
-        if unknown:
-            raise ValueError(
-                f"unknown training option(s) {unknown}; valid: {', '.join(TRAINING_DEFAULTS)}"
-            )
-        self.settings = {**TRAINING_DEFAULTS, **training}
+        self.settings = training_settings(training)
+        check_budget(self.settings, "training options")
         if self.settings["loss"] not in ("bce", "mse"):
             raise ValueError(f"loss must be 'bce' or 'mse', got {self.settings['loss']!r}")
         check_precision(self.settings["precision"])
@@ -289,6 +320,7 @@ class PerformancePredictor(nn.Module, HubMixin):
         optimizer = torch.optim.AdamW(
             self.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"]
         )
+        scheduler = _scheduler(optimizer, settings)
         generator = torch.Generator().manual_seed(settings["seed"])
         permuter = torch.Generator().manual_seed(settings["seed"] + 1)
         targets = torch.tensor(y_train, dtype=torch.float32, device=device)
@@ -321,9 +353,14 @@ class PerformancePredictor(nn.Module, HubMixin):
                     "epoch": epoch,
                     "train_loss": float(np.mean(losses)),
                     "val_kendall_tau": val_tau,
+                    "lr": optimizer.param_groups[0]["lr"],
                     "seconds": time.perf_counter() - started,
                 }
             )
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(val_tau if val_tau == val_tau else -1.0)  # NaN: no progress
+            elif scheduler is not None:
+                scheduler.step()
             bar.set_postfix(val_tau=f"{val_tau:.3f}", best=f"{max(best_tau, val_tau):.3f}")
             if val_tau > best_tau:
                 best_tau, best_state, since_best = val_tau, copy.deepcopy(self.state_dict()), 0
@@ -336,6 +373,16 @@ class PerformancePredictor(nn.Module, HubMixin):
             self.load_state_dict(best_state)
         self.history = pd.DataFrame(rows)
         return self.history
+
+    @property
+    def ended_improving(self) -> bool:
+        """Whether the last :meth:`fit` ended at its epoch cap still improving (its best epoch in
+        the last 10% of the cap: :func:`nnenc.budget.ended_improving`); a longer budget might
+        have found better weights."""
+        if self.history is None or self.history.empty:
+            return False
+        best = best_epoch(self.history["val_kendall_tau"].tolist())
+        return ended_improving(best, self.settings["epochs"])
 
     def predict(
         self,

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from nnenc.budget import effective_budget
 from nnenc.encoders.base import create_encoder, encoder_class, encoder_names
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.prediction import ROLES, Predictor
-from nnenc.predictor import TRAINING_DEFAULTS, PerformancePredictor, training_precision
+from nnenc.predictor import PerformancePredictor, training_precision, training_settings
 from nnenc.registry import Registry
 from nnenc.zoo.zoo import Zoo
 
@@ -69,10 +70,11 @@ def search_space(name: str) -> dict:
 
 def settings(name: str, config: dict, training: dict, device: str = "cpu") -> tuple[dict, dict]:
     """The settings a predictor really runs with: defaults filled in (``positional=True`` is the
-    same run as the default), an encoder's precision resolved for ``device``."""
+    same run as the default; a constant learning rate needs no schedule options:
+    :func:`nnenc.budget.effective_budget`), an encoder's precision resolved for ``device``."""
     if _check_name(name) is not None:
         return dict(config), dict(training)
-    training = {**TRAINING_DEFAULTS, **training}
+    training = effective_budget(training_settings(training))
     training["precision"] = training_precision(name, training["precision"], device)
     with torch.random.fork_rng():  # building the encoder draws its initial weights
         return create_encoder(name, **config).config, training

@@ -141,3 +141,44 @@ def zoo_splits(
     shown = "/".join(f"{100 * f:g}" for f in fractions)
     notes.insert(0, f"{what}, {shown} split by training run, seed {seed}")
     return zoo.split(fractions, seed=seed), "; ".join(notes)
+
+
+LEARNING_CURVE_VAL_SHARE = 0.2
+"""The share of a learning curve's drawn runs that validate (select the epoch) rather than train."""
+
+
+def learning_curve_splits(
+    zoo: Zoo, networks: int, test_runs: int, seed: int = 0, protocol: str = "final"
+) -> tuple[ZooSplits, str]:
+    """One point of a learning curve: ``networks`` training runs of ``zoo`` (train and
+    validation, :data:`LEARNING_CURVE_VAL_SHARE` of them validating) and a test split of
+    ``test_runs`` runs, and a line saying what it did.
+
+    The test split is the same for every size and seed (drawn with seed 0), so every point of
+    every curve is scored on the same networks. The ``networks`` runs are the first of the other
+    runs shuffled with ``seed``: a larger size holds a smaller one's runs. Networks are cleaned
+    as :func:`zoo_splits` cleans them (``protocol``'s checkpoints, finite weights).
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; valid: {', '.join(PROTOCOLS)}")
+    if protocol == "final":
+        zoo = final_checkpoints(zoo)
+    zoo = zoo.filter(zoo.finite_mask())
+    runs = np.unique(zoo.metrics["run_id"].astype(str).to_numpy())
+    fixed = np.random.default_rng(0).permutation(len(runs))
+    test, rest = runs[fixed[:test_runs]], np.sort(runs[fixed[test_runs:]])
+    if networks > len(rest) or networks < 2:
+        raise ValueError(
+            f"zoo {zoo.name!r}: {len(runs)} runs with finite weights; a test split of "
+            f"{test_runs} leaves {len(rest)} to draw {networks} training runs from: ask for "
+            f"between 2 and {len(rest)}, or build more runs"
+        )
+    drawn = rest[np.random.default_rng(seed).permutation(len(rest))[:networks]]
+    cut = max(1, round(LEARNING_CURVE_VAL_SHARE * networks))
+    run_of = zoo.metrics["run_id"].astype(str)
+    parts = [run_of.isin(part).to_numpy() for part in (drawn[cut:], drawn[:cut], test)]
+    note = (
+        f"learning curve: {networks} runs drawn with seed {seed} ({networks - cut} train, "
+        f"{cut} val), tested on {test_runs} fixed runs"
+    )
+    return ZooSplits(*(zoo.filter(mask) for mask in parts)), note
