@@ -10,9 +10,10 @@ it has native bf16, threads and precision; a summary line per encoder prints the
 epochs run and whether the training ended at its cap still improving. An encoder whose file is
 there is skipped, so the script resumes after an interruption, and two can run side by side.
 
-    python benchmarks/training_budget.py --encoders sne gmn --epochs 200 --patience 25 \\
+    python benchmarks/training_budget.py --encoders sne gmn --epochs 300 --patience 30 \\
         --schedule plateau --schedule-patience 8 [--zoo results/full/zoos/shapes-f698b6ed79]
         [--tuning results/full/tuning.json results/mixed/tuning.json]
+    python benchmarks/training_budget.py --figure   # every curve file, drawn as one figure
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from nnenc import load_zoo
@@ -61,9 +63,32 @@ def machine() -> dict:
     }
 
 
+def draw() -> int:
+    """Every curve file as one figure (:func:`analysis.plots.validation_curves`), a panel per
+    encoder, beside the files."""
+    from analysis.convergence import convergence_table
+    from analysis.plots import save, validation_curves
+
+    curves = []
+    for path in sorted(CURVES.glob("*.csv")):
+        curve = pd.read_csv(path)
+        curves.append(
+            curve.assign(training=path.stem, folder=str(CURVES), cap=curve["epochs"])[
+                ["encoder", "training", "folder", "cap", "epoch", "val_kendall_tau", "lr"]
+            ]
+        )
+    histories = pd.concat(curves, ignore_index=True)
+    written = save(validation_curves(histories, convergence_table(histories)), CURVES / "curves")
+    print("\n".join(map(str, written)))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--encoders", nargs="+", required=True)
+    parser.add_argument("--encoders", nargs="+", default=[])
+    parser.add_argument(
+        "--figure", action="store_true", help=f"draw every curve in {CURVES} into one PNG"
+    )
     parser.add_argument("--zoo", default="results/full/zoos/shapes-f698b6ed79")
     parser.add_argument(
         "--tuning", nargs="+", default=["results/full/tuning.json", "results/mixed/tuning.json"]
@@ -76,6 +101,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--precision", default="fp32")
     args = parser.parse_args()
+    if args.figure:
+        return draw()
     torch.set_num_threads(args.threads)
     budget = {key: getattr(args, key) for key in BUDGET}
     choices = tuned_choices(args.tuning)
