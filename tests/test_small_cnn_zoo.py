@@ -166,3 +166,32 @@ def test_other_float_dtypes_are_read_as_float32(tmp_path, dtype):
     raw = np.load(path / "weights.npy")
     assert zoo.flat([0]).dtype == np.float32
     np.testing.assert_allclose(zoo[0][0].bias.numpy(), raw[0, :16].astype(np.float32))
+
+
+def test_runs_that_end_at_different_steps_each_keep_their_own_final_checkpoint(tmp_path, capsys):
+    """A published-layout zoo whose runs were trained for different numbers of epochs: the
+    protocol keeps every run's last checkpoint, not only the runs that reached the largest
+    step (seen failing before: 6 of the 12 runs were dropped without a word)."""
+    from nnenc.cli import main
+    from nnenc.zoo.synthetic import write_small_cnn_zoo
+
+    folder = write_small_cnn_zoo(tmp_path / "zoo", runs=12, seed=3)
+    metrics = pd.read_csv(folder / "metrics.csv.gz")
+    weights = np.load(folder / "weights.npy")
+    runs = sorted(set(metrics["modeldir"]))
+    short = metrics["modeldir"].isin(runs[:6]) & (metrics["step"] > 40)
+    metrics[~short].to_csv(folder / "metrics.csv.gz", index=False)
+    np.save(folder / "weights.npy", weights[~short.to_numpy()])
+    zoo = load_zoo(folder)
+    splits = small_cnn_zoo_split(zoo)
+    kept = pd.concat([part.metrics for part in splits])
+    assert sorted(kept["run_id"]) == runs  # one network per run, every run
+    last = metrics[~short].groupby("modeldir")["step"].max()
+    assert (kept.set_index("run_id")["epoch"] == last.loc[kept["run_id"]].to_numpy()).all()
+    assert set(kept["epoch"]) == {40, 86}
+    out = tmp_path / "predictor"
+    args = ["train", "--zoo", str(folder), "--encoder", "statnn", "--epochs", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "12 networks of 12 runs, 78 earlier checkpoints left out" in said
+    assert "train 5, val 1, test 6" in said

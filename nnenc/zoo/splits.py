@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:  # splits take a zoo's rows; the Zoo type is not imported at run time
     from nnenc.zoo.zoo import Zoo
@@ -43,14 +44,13 @@ def small_cnn_zoo_split(
 ) -> ZooSplits:
     """The common Small CNN Zoo protocol (as in the NFN code): final epoch, 50% test, 80/20.
 
-    Keeps the rows at ``epoch`` (default: the zoo's last epoch, 86 in the published zoos), in
-    file order. The last half is the test split; the first half is shuffled with
+    Keeps the rows at ``epoch`` (default: each run's final checkpoint, :func:`final_checkpoints`;
+    step 86 for every run of the published zoos, where both readings agree), in file order. The last half is the test split; the first half is shuffled with
     ``numpy.random.RandomState(0)`` and cut 80/20 into train/val. With one checkpoint per run
     kept, no run straddles two splits. ``drop_nonfinite`` drops diverged networks first, as the
     original study does.
     """
-    epoch = int(zoo.metrics["epoch"].max()) if epoch is None else epoch
-    final = zoo.filter(epoch=epoch)
+    final = final_checkpoints(zoo) if epoch is None else zoo.filter(epoch=epoch)
     if drop_nonfinite:
         final = final.filter(final.finite_mask())
     n = len(final)
@@ -68,9 +68,12 @@ Zoo studies score), or every checkpoint of every run."""
 
 
 def final_checkpoints(zoo: Zoo) -> Zoo:
-    """The rows at the zoo's last epoch: each run's final checkpoint (runs that diverged by then
-    are dropped with the other non-finite networks, as the published studies drop them)."""
-    return zoo.filter(epoch=int(zoo.metrics["epoch"].max()))
+    """Each run's final checkpoint: its row at its own largest epoch, so runs trained for
+    different numbers of epochs keep one network each (runs that diverged by then are dropped
+    later with the other non-finite networks, as the published studies drop them)."""
+    epochs = pd.to_numeric(zoo.metrics["epoch"], errors="coerce")
+    last = epochs.groupby(zoo.metrics["run_id"].astype(str).to_numpy()).transform("max")
+    return zoo.filter((epochs == last).to_numpy())
 
 
 TRANSFERS = ("held-out", "larger")
@@ -126,8 +129,15 @@ def zoo_splits(
     notes = [f"dropped {dropped} networks with non-finite weights"] if dropped else []
     zoo = zoo.filter(finite) if dropped else zoo
     if published:
-        notes.insert(0, "Small CNN Zoo protocol (final epoch, 50% test, 80/20)")
-        return small_cnn_zoo_split(zoo), "; ".join(notes)
+        final = final_checkpoints(zoo)
+        earlier = len(zoo) - len(final)
+        notes.insert(
+            0,
+            f"Small CNN Zoo protocol (each run's final checkpoint, 50% test, 80/20): "
+            f"{len(final)} networks of {final.metrics['run_id'].nunique()} runs"
+            + (f", {earlier} earlier checkpoints left out" if earlier else ""),
+        )
+        return small_cnn_zoo_split(final), "; ".join(notes)
     fractions = tuple(fractions or (0.8, 0.1, 0.1))
     what = "final checkpoints" if protocol == "final" else "all checkpoints"
     if transfer is not None:
