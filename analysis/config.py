@@ -13,6 +13,7 @@ uses without them.
 from __future__ import annotations
 
 import copy
+import difflib
 from importlib import resources
 from pathlib import Path
 
@@ -59,7 +60,10 @@ def _preset_tree(preset: str, extending: tuple[str, ...] = ()) -> dict:
         raise ValueError(
             f"presets extend each other in a loop: {' -> '.join([*extending, preset])}"
         )
-    raw = yaml.safe_load(_preset_text(preset)) or {}
+    try:
+        raw = yaml.safe_load(_preset_text(preset)) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"preset {preset}: not valid YAML ({err})") from None
     base = raw.pop("extends", None) if isinstance(raw, dict) else None
     if base is None:
         return raw
@@ -77,6 +81,58 @@ def _preset_text(preset: str) -> str:
     raise ValueError(
         f"unknown preset {preset!r}; valid: {', '.join(preset_names())}, or a .yaml file"
     )
+
+
+PRESET_KEYS = (
+    "name",
+    "seeds",
+    "split",
+    "protocol",
+    "build",
+    "zoos",
+    "training",
+    "tuning",
+    "encoders",
+    "experiments",
+)
+ENCODER_KEYS = ("config", "training")
+
+
+def _unknown(keys, known: tuple[str, ...], where: str) -> list[str]:
+    problems = []
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"unknown key '{where}{key}'{hint}; valid: {', '.join(known)}")
+    return problems
+
+
+def _shape_problems(raw: object) -> list[str]:
+    """What makes ``raw`` no preset at all: not a mapping, unknown or misspelt keys, seeds that
+    are not whole numbers, a split that is not a list, sections that are not mappings."""
+    if not isinstance(raw, dict):
+        return [f"a preset is a mapping of keys ({', '.join(PRESET_KEYS)}), got {raw!r:.80}"]
+    problems = _unknown(raw, PRESET_KEYS, "")
+    seeds = raw.get("seeds", [0])
+    if not isinstance(seeds, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) for s in seeds
+    ):
+        problems.append(f"seeds must list whole numbers, e.g. [0, 1, 2], got {seeds!r}")
+    if "split" in raw and not isinstance(raw["split"], list):
+        problems.append(
+            f"split must list three fractions, e.g. [0.4, 0.2, 0.4], got {raw['split']!r}"
+        )
+    for section in ("build", "zoos", "training", "tuning", "encoders", "experiments"):
+        if raw.get(section) is not None and not isinstance(raw[section], dict):
+            problems.append(f"{section} must be a mapping, got {raw[section]!r:.80}")
+    encoders = raw.get("encoders")
+    for name, spec in (encoders or {}).items() if isinstance(encoders, dict) else ():
+        if spec is not None and not isinstance(spec, dict):
+            problems.append(f"encoders.{name} must be a mapping (config, training), got {spec!r}")
+        elif spec:
+            problems += _unknown(spec, ENCODER_KEYS, f"encoders.{name}.")
+    return problems
 
 
 def _learning_curve_problems(spec: dict, zoos: dict) -> list[str]:
@@ -144,6 +200,9 @@ class BenchConfig(BenchSpec):
         from nnenc.datasets import dataset_names
         from nnenc.predictors import predictor_names, predictor_role
 
+        shape = _shape_problems(raw)
+        if shape:
+            raise ValueError("benchmark configuration: " + "; ".join(shape))
         problems: list[str] = []
         config = cls.read(raw)
         zoos, encoders, experiments = config.zoos, config.encoders, config.experiments

@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from nnenc.io.assignments import parse_assignments
+from nnenc.io.outputs import check_output
 from nnenc.version import package_version
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.loading import FORMATS, detect_format, load_zoo
@@ -70,8 +71,11 @@ def _read_space(path: str, what: str = "hyperparameter space") -> dict:
     """A space (hyperparameters or architectures) from a JSON or YAML file."""
     import yaml
 
-    with open(path) as handle:
-        spec = yaml.safe_load(handle)
+    try:
+        with open(path) as handle:
+            spec = yaml.safe_load(handle)
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: the {what} is not valid YAML or JSON ({err})") from None
     if not isinstance(spec, dict):
         raise ValueError(f"{path}: a {what} is a mapping of names to choices/ranges")
     return spec
@@ -207,12 +211,27 @@ def _warn_small_splits(splits) -> None:
             print(f"warning: {caveat}; use a larger zoo or --split")
 
 
+def check_device(device: str, option: str = "--device") -> None:
+    """Refuse a device this torch cannot train on, saying what to do."""
+    import torch
+
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"{option} {device!r}: use cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"{option} cuda: this torch ({torch.__version__}) sees no CUDA GPU; use --device cpu, "
+            "or install a CUDA build of torch on a machine with a GPU"
+        )
+
+
 def _train(args: argparse.Namespace) -> int:
     from nnenc.budget import best_epoch
     from nnenc.io.atomic import write_json
     from nnenc.predictor import PerformancePredictor
     from nnenc.zoo.splits import zoo_splits
 
+    check_device(args.device)
+    check_output(args.out, args.zoo, overwrite=args.overwrite, existing="files")
     zoo = load_zoo(args.zoo)
     split_seed = args.seed if args.split_seed is None else args.split_seed
     splits, how = zoo_splits(zoo, args.split, split_seed)
@@ -266,6 +285,10 @@ def _predict(args: argparse.Namespace) -> int:
     from nnenc.predictor import PerformancePredictor
     from nnenc.zoo.checkpoints import load_network
 
+    check_device(args.device)
+    if args.out:
+        check_output(args.out, args.zoo or args.checkpoint)
+        check_output(args.out, args.model)
     predictor = PerformancePredictor.load(args.model, device=args.device)
     target = predictor.settings["target"]
     if args.checkpoint:
@@ -358,6 +381,9 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:
         "--encoder", default="sne", help="a registered encoder (nnenc encoders lists them)"
     )
     train.add_argument("--out", required=True, help="folder for the trained predictor")
+    train.add_argument(
+        "--overwrite", action="store_true", help="replace what --out holds (refused otherwise)"
+    )
     train.add_argument(
         "--set",
         action="append",
@@ -489,6 +515,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"nnenc: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "nnenc: interrupted; what finished is kept, and the same command resumes",
+            file=sys.stderr,
+        )
+        return 130
+    except PermissionError as err:
+        print(
+            f"nnenc: error: cannot write {err.filename or 'a file'}: permission denied; give an "
+            "--out folder you can write to",
+            file=sys.stderr,
+        )
         return 2
     except OSError as err:
         if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):

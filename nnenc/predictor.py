@@ -149,7 +149,17 @@ def target_values(zoo: Zoo, target: str) -> np.ndarray:
     with what to do."""
     if target not in zoo.metrics.columns:
         raise KeyError(f"zoo {zoo.name!r} has no column {target!r} to predict")
-    values = pd.to_numeric(zoo.metrics[target], errors="coerce").to_numpy(float)
+    column = zoo.metrics[target]
+    if (
+        len(column)
+        and not pd.api.types.is_numeric_dtype(column)
+        and pd.to_numeric(column, errors="coerce").isna().all()
+    ):
+        raise ValueError(
+            f"zoo {zoo.name!r}: the column {target!r} is text (e.g. {column.iloc[0]!r}), not a "
+            "number to predict; give --target a numeric column such as test_accuracy"
+        )
+    values = pd.to_numeric(column, errors="coerce").to_numpy(float)
     missing = int(np.isnan(values).sum())
     if missing:
         raise ValueError(

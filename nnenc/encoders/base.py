@@ -229,4 +229,25 @@ def create_encoder(name: str, **config) -> WeightEncoder:
                 f"unknown option {key!r} for {name}{hint} Its options: {', '.join(options)} "
                 "(nnenc encoders lists them with their defaults)"
             )
+    for key, value in config.items():
+        problem = _option_type_problem(options.get(key, inspect.Parameter.empty), value)
+        if problem:
+            raise ValueError(f"option {key!r} of {name}: {problem}, got {value!r}")
     return cls(**config)
+
+
+def _option_type_problem(default: object, value: object) -> str:
+    """Why ``value`` cannot stand where the constructor's default is ``default`` (a flag must be
+    true or false, a count a whole number, a rate a number), or ``""``. Options without a
+    default, or whose default is None or of another kind, are the constructor's to check."""
+    if isinstance(default, bool):
+        return "" if isinstance(value, bool) else "must be true or false"
+    if isinstance(value, bool) and isinstance(default, (int, float)):
+        return "must be a number, not true or false"
+    if isinstance(default, int):
+        return "" if isinstance(value, int) else "must be a whole number"
+    if isinstance(default, float):
+        return "" if isinstance(value, (int, float)) else "must be a number"
+    if isinstance(default, str):
+        return "" if isinstance(value, str) else "must be a name (text)"
+    return ""
