@@ -27,7 +27,6 @@ from analysis.config import BenchConfig
 from analysis.protocol import TRANSFER
 from analysis.results import job_key, output_name
 from nnenc import load_zoo
-from nnenc.budget import best_epoch
 from nnenc.encoders import EncoderInputError, encoder_names
 from nnenc.io.atomic import write_csv, write_json
 from nnenc.metrics import prediction_metrics
@@ -384,7 +383,7 @@ def _trained(
         "n_train": len(train),
     }
     if "epochs" in getattr(predictor, "settings", {}):  # an encoder plus a head: a budget
-        fitted["best_epoch"] = best_epoch(history["val_kendall_tau"].tolist()) + 1
+        fitted["best_epoch"] = predictor.best_epoch + 1
         fitted["epochs_cap"] = predictor.settings["epochs"]
         fitted["ended_improving"] = predictor.ended_improving
     if predictor.saveable:

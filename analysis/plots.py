@@ -24,6 +24,7 @@ import seaborn as sns
 from analysis.intervals import excludes_zero
 from analysis.results import row_file
 from analysis.tables import Table, cross_dataset_matrix, default_variant, references
+from nnenc.budget import cap_window
 
 
 def save(figure: plt.Figure | None, path: Path) -> list[Path]:
@@ -283,7 +284,7 @@ def validation_curves(histories: pd.DataFrame, convergence: pd.DataFrame) -> plt
         for _, curve in part.groupby(["folder", "training"]):
             ax.plot(curve["epoch"], curve["val_kendall_tau"], lw=0.6, alpha=0.45)
         for cap in sorted(set(part["cap"])):
-            ax.axvspan(cap - math.ceil(0.1 * cap) + 1, cap, color="0.85", zorder=0)
+            ax.axvspan(cap_window(cap) + 1, cap, color="0.85", zorder=0)  # epochs from 1
         row = counts.loc[encoder]
         ax.set_title(
             f"{encoder}: {row['ended_improving']} of {row['trainings']} ended improving",

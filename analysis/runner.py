@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from analysis.config import BenchConfig
@@ -24,7 +23,7 @@ from analysis.tuning import (
 )
 from analysis.zoos import ensure_zoos
 from nnenc import load_zoo
-from nnenc.precision import check_precision
+from nnenc.precision import check_device, check_precision
 from nnenc.tasks import run_tasks
 from nnenc.zoo.writer_lock import WriterLock
 
@@ -151,10 +150,7 @@ def run_benchmark(
     check_precision(precision)
     for experiment in experiments:
         config.experiment(experiment)  # unknown experiment: refused before any work
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"--device {device!r}: use cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available here; use --device cpu")
+    check_device(device)
     with WriterLock(out):  # one writer per results folder, before its rows are read
         store = ResultsStore(out, config.raw)
         names = zoos_of(config, experiments)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.intervals import Group, detectable_difference, excludes_zero, task_intervals
+from analysis.protocol import LEARNING_CURVE
 from analysis.results import roles, row_file, tested_on_mixed_zoos
 
 METRIC = "kendall_tau"
@@ -498,7 +499,7 @@ def learning_curve_table(rows: pd.DataFrame, results: str | Path, seed: int = 0)
     frame = rows[(rows["experiment"] == "learning-curve") & (rows["status"] == "ok")].copy()
     if frame.empty:
         return pd.DataFrame()
-    frame["networks"] = frame["variant"].str.split("=", n=1).str[1].astype(int)
+    frame["networks"] = frame["variant"].str.removeprefix(f"{LEARNING_CURVE}=").astype(int)
     records = []
     for size, part in frame.groupby("networks", sort=True):
         encoders = sorted(set(part["encoder"]))
@@ -527,6 +528,22 @@ def learning_curve_table(rows: pd.DataFrame, results: str | Path, seed: int = 0)
     return pd.DataFrame(records)
 
 
+def _size_row(cells: pd.DataFrame, encoder: str, sizes: list[int], cell) -> str:
+    """One markdown row of ``encoder``: ``cell(row)`` per size, a dash where it has none."""
+    texts = []
+    for n in sizes:
+        r = cells.loc[(encoder, n)] if (encoder, n) in cells.index else None
+        texts.append("—" if r is None else cell(r))
+    return f"| {encoder} | " + " | ".join(texts) + " |"
+
+
+def _gap_cell(r) -> str:
+    if pd.isna(r["gap"]):
+        return "—"
+    mark = " *" if excludes_zero(r["gap_low"], r["gap_high"]) else ""
+    return f"{r['gap']:+.3f} [{r['gap_low']:+.3f}, {r['gap_high']:+.3f}]{mark}"
+
+
 def learning_curve_markdown(table: pd.DataFrame) -> str:
     """Encoders down, training-set sizes across: Kendall tau [95% interval]; then SNE minus
     each encoder at each size, paired (* the interval excludes 0)."""
@@ -543,29 +560,13 @@ def learning_curve_markdown(table: pd.DataFrame) -> str:
         rule,
     ]
     cells = table.set_index(["encoder", "networks"])
-    for encoder in sorted(set(table["encoder"])):
-        row = []
-        for n in sizes:
-            if (encoder, n) not in cells.index:
-                row.append("—")
-                continue
-            r = cells.loc[(encoder, n)]
-            row.append(f"{r['tau']:.3f} [{r['tau_low']:.3f}, {r['tau_high']:.3f}]")
-        lines.append(f"| {encoder} | " + " | ".join(row) + " |")
+    tau = lambda r: f"{r['tau']:.3f} [{r['tau_low']:.3f}, {r['tau_high']:.3f}]"  # noqa: E731
+    lines += [_size_row(cells, e, sizes, tau) for e in sorted(set(table["encoder"]))]
     gaps = table.dropna(subset=["gap"])
     if not gaps.empty:
         lines += ["", "SNE minus each encoder (paired; `*`: the 95% interval excludes 0):", ""]
         lines += [head, rule]
-        for encoder in sorted(set(gaps["encoder"])):
-            row = []
-            for n in sizes:
-                if (encoder, n) not in cells.index or pd.isna(cells.loc[(encoder, n), "gap"]):
-                    row.append("—")
-                    continue
-                r = cells.loc[(encoder, n)]
-                mark = " *" if excludes_zero(r["gap_low"], r["gap_high"]) else ""
-                row.append(f"{r['gap']:+.3f} [{r['gap_low']:+.3f}, {r['gap_high']:+.3f}]{mark}")
-            lines.append(f"| {encoder} | " + " | ".join(row) + " |")
+        lines += [_size_row(cells, e, sizes, _gap_cell) for e in sorted(set(gaps["encoder"]))]
     return "\n".join(lines)
 
 

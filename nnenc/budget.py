@@ -88,7 +88,12 @@ def best_epoch(val_taus: Sequence[float]) -> int:
     return at
 
 
+def cap_window(epochs: int) -> int:
+    """The first epoch (from 0) of the last :data:`CAP_SHARE` of a cap of ``epochs``."""
+    return epochs - math.ceil(CAP_SHARE * epochs)
+
+
 def ended_improving(best: int, epochs: int) -> bool:
     """Whether a training whose best epoch (from 0) was ``best`` under a cap of ``epochs`` ended
-    at its cap still improving (:data:`CAP_SHARE`)."""
-    return best >= epochs - math.ceil(CAP_SHARE * epochs)
+    at its cap still improving (its best epoch at or after :func:`cap_window`)."""
+    return best >= cap_window(epochs)

@@ -211,22 +211,9 @@ def _warn_small_splits(splits) -> None:
             print(f"warning: {caveat}; use a larger zoo or --split")
 
 
-def check_device(device: str, option: str = "--device") -> None:
-    """Refuse a device this torch cannot train on, saying what to do."""
-    import torch
-
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"{option} {device!r}: use cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"{option} cuda: this torch ({torch.__version__}) sees no CUDA GPU; use --device cpu, "
-            "or install a CUDA build of torch on a machine with a GPU"
-        )
-
-
 def _train(args: argparse.Namespace) -> int:
-    from nnenc.budget import best_epoch
     from nnenc.io.atomic import write_json
+    from nnenc.precision import check_device
     from nnenc.predictor import PerformancePredictor
     from nnenc.zoo.splits import zoo_splits
 
@@ -254,12 +241,11 @@ def _train(args: argparse.Namespace) -> int:
     if args.patience is not None:  # else the default, never more than --epochs
         training["patience"] = args.patience
     predictor = PerformancePredictor(args.encoder, parse_assignments(args.set), **training)
-    history = predictor.fit(splits.train, splits.val)
+    predictor.fit(splits.train, splits.val)
     if predictor.ended_improving:
-        best = best_epoch(history["val_kendall_tau"].tolist())
         print(
             f"warning: training ended at its cap of {args.epochs} epochs still improving (best "
-            f"validation tau at epoch {best + 1}, in the last 10% of the cap): the predictor "
+            f"validation tau at epoch {predictor.best_epoch + 1}, in the last 10% of the cap): the predictor "
             "may be undertrained; give more --epochs or a --schedule",
             file=sys.stderr,
         )
@@ -282,6 +268,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     from nnenc.io.atomic import write_csv
     from nnenc.metrics import kendall_tau_interval, prediction_metrics, small_sample_caveat
+    from nnenc.precision import check_device
     from nnenc.predictor import PerformancePredictor
     from nnenc.zoo.checkpoints import load_network
 

@@ -37,6 +37,19 @@ PROBE_FILE = "precision.json"
 ISA_CAPS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
 
 
+def check_device(device: str) -> str:
+    """``device`` if torch can compute there (``cpu``, or ``cuda`` with a GPU it sees), else a
+    clear error saying what to do."""
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"--device {device!r}: use cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"--device cuda: no CUDA device is available here: this torch ({torch.__version__}) "
+            "sees no CUDA GPU; use --device cpu, or a CUDA build of torch on a machine with a GPU"
+        )
+    return device
+
+
 def check_precision(precision: str) -> str:
     """``precision`` if it is one nnenc knows, else a clear error."""
     if precision not in PRECISIONS:

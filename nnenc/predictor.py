@@ -385,14 +385,20 @@ class PerformancePredictor(nn.Module, HubMixin):
         return self.history
 
     @property
+    def best_epoch(self) -> int | None:
+        """The epoch (from 0) of the last :meth:`fit` whose weights were kept, or None before one
+        (:func:`nnenc.budget.best_epoch`)."""
+        if self.history is None or self.history.empty:
+            return None
+        return best_epoch(self.history["val_kendall_tau"].tolist())
+
+    @property
     def ended_improving(self) -> bool:
         """Whether the last :meth:`fit` ended at its epoch cap still improving (its best epoch in
         the last 10% of the cap: :func:`nnenc.budget.ended_improving`); a longer budget might
         have found better weights."""
-        if self.history is None or self.history.empty:
-            return False
-        best = best_epoch(self.history["val_kendall_tau"].tolist())
-        return ended_improving(best, self.settings["epochs"])
+        best = self.best_epoch
+        return best is not None and ended_improving(best, self.settings["epochs"])
 
     def predict(
         self,

@@ -26,7 +26,7 @@ from nnenc.builder.architecture_space import ArchitectureSpace
 from nnenc.builder.hyperparameters import HyperparameterSpace
 from nnenc.builder.training import train_chunk
 from nnenc.datasets import dataset_names, get_dataset
-from nnenc.precision import PRECISIONS, resolve_precision
+from nnenc.precision import PRECISIONS, check_device, resolve_precision
 from nnenc.tasks import run_tasks
 from nnenc.version import package_version
 from nnenc.zoo.native import ZooWriter
@@ -243,8 +243,7 @@ def build_zoo(
             ``"local"`` to start one here).
     """
     config.validate()
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available here")
+    check_device(device)
     config = with_precision(config, device, out)
     data = get_dataset(config.dataset, config.data_root, config.resolution)
     specs = {a.name: a for a in config.specs(data.num_classes)}
