@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint format bench-zoo-open bench-zoo-build clean
+.PHONY: test demo docs lint format bench-zoo-open bench-zoo-build clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+# The documentation site, into site/ (MkDocs, no network needed); `mkdocs serve` to browse it
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
 
 # The quick benchmark: builds (and caches) its zoos, trains SNE and every baseline across
 # datasets and architectures, prints the tables, writes tables and figures to results/quick.
@@ -42,4 +47,4 @@ bench-zoo-build: $(STAMP)
 	$(BIN)/python benchmarks/zoo_build.py --runs 1000 --epochs 1
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

@@ -75,11 +75,51 @@ def _progress(folder: str | Path, experiment: str | None = None) -> str:
     return progress_note(missing, resume_command(store.meta, folder, store.precisions()))
 
 
+class _Report:
+    """What ``nnenc report`` gathers: titled markdown sections and the figures drawn, written
+    as ``REPORT.md``, the one page that holds them all (the docs' results page includes it)."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.sections: list[tuple[str, str]] = []
+        self.figures: list[tuple[str, Path]] = []
+
+    def add(self, title: str, markdown: str) -> None:
+        self.sections.append((title, markdown))
+
+    def figure(self, title: str, figure, name: str) -> None:
+        written = plots.save(figure, self.target / "figures" / name)
+        self.figures += [(title, path) for path in written if path.suffix == ".png"]
+
+    def text(self) -> str:
+        """The tables' markdown, as printed by ``nnenc report``."""
+        return "\n\n".join(markdown for _, markdown in self.sections)
+
+    def page(self, sources: list[Path]) -> str:
+        names = ", ".join(f"`{Path(folder).as_posix()}`" for folder in sources)
+        lines = [
+            f"# Results: {names}",
+            "",
+            "Written by `nnenc report` from the rows; "
+            "every table is also in `tables/` (markdown and LaTeX), every figure in "
+            "`figures/` (PNG and PDF).",
+        ]
+        for title, markdown in self.sections:
+            lines += ["", f"## {title}" if title else "", "", markdown]
+        if self.figures:
+            lines += ["", "## Figures"]
+        for title, path in self.figures:
+            relative = path.relative_to(self.target).as_posix()
+            lines += ["", f"### {title}", "", f"![{title}]({relative})"]
+        return "\n".join(line for i, line in enumerate(lines) if line or lines[i - 1])
+
+
 def write_report(results: str | Path, *more: str | Path, out: str | Path | None = None) -> str:
-    """Write ``tables/`` (markdown + LaTeX) and ``figures/`` (PNG + PDF) into ``out`` (default:
-    ``results``); returns the markdown of the tables. With ``more`` folders, their rows are read
-    with ``results``' as one comparison (:func:`analysis.combine.combine_results`), and ``out``
-    must be given: each folder keeps its own report."""
+    """Write ``tables/`` (markdown + LaTeX), ``figures/`` (PNG + PDF) and ``REPORT.md`` (every
+    table and figure on one page) into ``out`` (default: ``results``); returns the markdown of
+    the tables. With ``more`` folders, their rows are read with ``results``' as one comparison
+    (:func:`analysis.combine.combine_results`), and ``out`` must be given: each folder keeps
+    its own report."""
     results = Path(results)
     if more and out is None:
         raise ValueError(
@@ -91,58 +131,81 @@ def write_report(results: str | Path, *more: str | Path, out: str | Path | None 
     if rows.empty:
         raise ValueError(f"{results}: no results yet; run `{resume_command(meta, results)}` first")
     target = Path(out) if out is not None else results
-    tables, figures = target / "tables", target / "figures"
-    sections = [_preamble(meta)]
+    tables = target / "tables"
+    report = _Report(target)
+    report.add("", _preamble(meta))
     zoos = {name: Path(path) for name, path in meta.get("zoos", {}).items()}
     zoos = {name: path for name, path in zoos.items() if (path / "manifest.json").is_file()}
     if zoos:
         table = zoo_table(zoos)
         write_csv(table, tables / "zoos.csv")
-        sections.append(zoo_markdown(table))
-        _write(tables / "zoos.md", sections[-1])
+        report.add("Zoos", zoo_markdown(table))
+        _write(tables / "zoos.md", report.sections[-1][1])
     progress = tuple(_progress(folder) for folder in [results, *more])
     progress = tuple(note for note in progress if note)
-    sections += progress
+    for note in progress:
+        report.add("Still to run", note)
     summary, difference = comparison_tables(rows, results)
     summary, difference = (replace(t, progress=progress) for t in (summary, difference))
     if len(summary.estimate.columns):
-        sections.append(_write_table(tables, "summary", summary))
+        report.add("Kendall tau per task", _write_table(tables, "summary", summary))
         if "sne" in set(rows["encoder"]):
-            sections.append(_write_table(tables, "sne-vs-baselines", difference))
-        plots.save(plots.task_bars(summary, difference), figures / "tasks")
-    cross = rows[rows["experiment"] == "cross-dataset"]
-    for encoder in sorted(set(cross.loc[~references(cross), "encoder"])):
-        matrix = cross_dataset_matrix(rows, encoder)
-        sections.append(_write_table(tables, f"cross-dataset-{encoder}", matrix))
-    if not cross.empty:
-        plots.save(plots.cross_dataset_heatmaps(rows), figures / "cross-dataset-heatmaps")
-        embedding = plots.encoding_embedding(rows, results, "cross-dataset")
-        plots.save(embedding, figures / "embedding-cross-dataset")
-    if (rows["experiment"] == "cross-arch").any():
-        plots.save(
-            plots.encoding_embedding(rows, results, "cross-arch"), figures / "embedding-cross-arch"
-        )
+            text = _write_table(tables, "sne-vs-baselines", difference)
+            report.add("SNE minus each encoder", text)
+        report.figure("Kendall tau per task", plots.task_bars(summary, difference), "tasks")
+    _cross_dataset(report, rows, results, tables)
     ablations = ablation_table(rows, results)
     if not ablations.empty:
         pending = tuple(n for n in (_progress(f, "ablate") for f in [results, *more]) if n)
         text = ablation_markdown(ablations, pending)
         _write(tables / "ablations.md", text)
         write_csv(ablations, tables / "ablations.csv")
-        sections.append(text)
+        report.add("SNE ablations", text)
         incomplete = bool(pending) or "incomplete_seeds" in ablations.attrs
-        plots.save(plots.ablation_curves(ablations, incomplete), figures / "ablations")
-    curves = learning_curve_table(rows, results)
+        report.figure(
+            "SNE ablations: tau against time and memory",
+            plots.ablation_curves(ablations, incomplete),
+            "ablations",
+        )
+    _training(report, rows, [results, *more], tables)
+    report.figure(
+        "Predicted against true, best run", plots.best_scatter(rows, results), "best-scatter"
+    )
+    _write(target / "REPORT.md", report.page([results, *more]))
+    return report.text()
+
+
+def _cross_dataset(report: _Report, rows, results: Path, tables: Path) -> None:
+    """The source x target matrices, their heatmaps and the encodings' embeddings."""
+    cross = rows[rows["experiment"] == "cross-dataset"]
+    for encoder in sorted(set(cross.loc[~references(cross), "encoder"])):
+        matrix = cross_dataset_matrix(rows, encoder)
+        text = _write_table(tables, f"cross-dataset-{encoder}", matrix)
+        report.add(f"Cross-dataset, {encoder}: source x target", text)
+    if not cross.empty:
+        report.figure(
+            "Cross-dataset heatmaps", plots.cross_dataset_heatmaps(rows), "cross-dataset-heatmaps"
+        )
+        embedding = plots.encoding_embedding(rows, results, "cross-dataset")
+        report.figure("Encodings across datasets (PCA)", embedding, "embedding-cross-dataset")
+    if (rows["experiment"] == "cross-arch").any():
+        embedding = plots.encoding_embedding(rows, results, "cross-arch")
+        report.figure("Encodings across architectures (PCA)", embedding, "embedding-cross-arch")
+
+
+def _training(report: _Report, rows, folders: list[Path], tables: Path) -> None:
+    """Learning curves over training-set sizes, and how each training converged."""
+    curves = learning_curve_table(rows, folders[0])
     if not curves.empty:
         write_csv(curves, tables / "learning-curves.csv")
-        sections.append(learning_curve_markdown(curves))
-        _write(tables / "learning-curves.md", sections[-1])
-        plots.save(plots.learning_curves(curves), figures / "learning-curves")
-    histories = training_histories([results, *more])
+        report.add("Learning curves", learning_curve_markdown(curves))
+        _write(tables / "learning-curves.md", report.sections[-1][1])
+        report.figure("Learning curves", plots.learning_curves(curves), "learning-curves")
+    histories = training_histories(folders)
     if not histories.empty:
         convergence = convergence_table(histories)
         write_csv(convergence, tables / "convergence.csv")
-        sections.append(convergence_markdown(convergence))
-        _write(tables / "convergence.md", sections[-1])
-        plots.save(plots.validation_curves(histories, convergence), figures / "validation-curves")
-    plots.save(plots.best_scatter(rows, results), figures / "best-scatter")
-    return "\n\n".join(sections)
+        report.add("Convergence", convergence_markdown(convergence))
+        _write(tables / "convergence.md", report.sections[-1][1])
+        curves = plots.validation_curves(histories, convergence)
+        report.figure("Validation curves", curves, "validation-curves")

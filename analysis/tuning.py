@@ -11,8 +11,7 @@ A search is stored as Optuna's journal (``RESULTS/tuning/<encoder>.log``): an in
 search resumes with the trials it has and runs only the rest. The budget is counted in distinct
 configurations: a trial that repeats one already tried does not count. (A resumed search seeds
 its sampler with the seed and the number of trials so far: seeded as at the start, it drew the
-first configurations again. Before 2026-11-28 it did, and two searches of the full preset
-resumed after an interruption tried 4 and 5 distinct configurations of their 8 trials.) An
+first configurations again; the changelog's history says what that cost.) An
 uninterrupted search draws what it always drew. Each trial records the precision it trained in,
 and a search is finished in the precision it began in (:func:`refuse_another_precision`). The
 choice is written to ``RESULTS/tuning.json``.
@@ -123,8 +122,8 @@ def tune_encoder(
 
 
 PRECISION = "precision"
-"""A trial's user attribute: what it trained in (``fp32``/``bf16``; absent in journals written
-before 2026-12-06, and for predictors that are not an encoder plus a head)."""
+"""A trial's user attribute: what it trained in (``fp32``/``bf16``; absent in journals written by
+older nnenc versions, and for predictors that are not an encoder plus a head)."""
 
 
 def refuse_another_precision(

@@ -6,8 +6,7 @@ An element is a scalar with what is known of its place: its value (as the value 
 weight or a bias, and the layer's relative depth (0 at the first layer, 1 at the last). ``phi`` is
 an MLP on each element; the pooling (``mean`` or ``sum``) runs per network; ``rho`` is batch norm
 then an MLP. The batch norm matters: the pooled vectors of different networks differ by ~1 % of
-their size, and without it training sat at validation tau 0.23 for 15 epochs on a 320-network
-``digits`` zoo before it moved (with it: 0.56 after 10 epochs; 2026-11-27).
+their size, and without it training stalls (docs/encoders.md, "Design notes").
 Accepts any architecture. Memory grows with the number of parameters in a batch (every element
 is embedded at once): this baseline is for zoos of small networks.
 """
@@ -30,11 +29,8 @@ POOLINGS = ("mean", "sum")
 LIVE_PER_ELEMENT = 8
 """Tensors of ``hidden`` floats one element keeps alive through a training step (its value
 embedding's hidden layer and output, phi's three steps, their gradients): a group of networks is
-sized by all of them (:mod:`nnenc.encoders.work`), not by the largest alone. Measured on
-2026-12-06 on a 2-core AMD EPYC (Zen 4; training steps on ``cnn-small`` networks, fp32, 2
-threads): groups of one network trained at 336 networks/s held to AVX2 (360 without), groups
-of three, sized by the largest tensor alone, at 230-270 (311), page-faulting 100,000-240,000
-times per 10 steps; on 1 thread 205 against 189-191."""
+sized by all of them (:mod:`nnenc.encoders.work`), not by the largest alone, which made
+groups that page-faulted (docs/speed.md, "Why the code is shaped so")."""
 
 
 @dataclass(frozen=True)
@@ -147,9 +143,8 @@ class DeepSets(WeightEncoder):
         pool = torch.mean if self.pooling == "mean" else torch.sum
 
         def encode(values: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
-            # index_select, not places[slot]: its gradient is summed by index_add, 30x faster
-            # on a CPU than the accumulating index_put of advanced indexing (which took a fifth
-            # of a training step, 2026-12-06)
+            # index_select, not places[slot]: its gradient is summed by index_add, far faster
+            # on a CPU than the accumulating index_put of advanced indexing (docs/speed.md)
             placed = places.index_select(0, slot.reshape(-1)).view(*slot.shape, -1)
             return pool(self.phi(self.embed_value(values) + placed), dim=1)
 

@@ -38,6 +38,8 @@ from pathlib import Path
 
 from machine_peak import describe, flops_line, peaks
 
+from analysis.speed import record
+
 ROOT = Path(__file__).resolve().parents[1]
 MEASURE = r"""
 import json, sys, time
@@ -209,11 +211,32 @@ def main() -> None:
                 rates = [r["train"] / r["epoch_seconds"] for r in measured]
                 spread = f" (range {min(rates):.0f}-{max(rates):.0f} over {len(measured)} runs)"
             print(row(version, found[version], peak) + spread, flush=True)
+        figures = _figures(name, found, args.baseline)
         if args.baseline and name != "statnn-trees":
-            new, old = found["this"], found[args.baseline]
-            training = old["epoch_seconds"] / new["epoch_seconds"]
-            inference = new["encode_networks_per_s"] / old["encode_networks_per_s"]
+            training = figures[f"{name} training speedup over {args.baseline}"][0]
+            inference = figures[f"{name} inference speedup over {args.baseline}"][0]
             print(f"| {name} | speedup | | {training:.2f}x | | {inference:.2f}x | | |", flush=True)
+        record(
+            "encoders_train", figures, threads=args.threads, precision=found["this"]["precision"]
+        )
+
+
+def _figures(name: str, found: dict[str, dict], baseline: str | None) -> dict:
+    """What one encoder's medians append to the figures file (name -> (value, unit))."""
+    if name == "statnn-trees":
+        return {f"{name} fit": (found["this"]["fit_seconds"], "s")}
+    figures = {}
+    for version, r in found.items():
+        label = name if version == "this" else f"{name} at {version}"
+        figures[f"{label} training"] = (r["train"] / r["epoch_seconds"], "networks/s")
+        figures[f"{label} inference"] = (r["encode_networks_per_s"], "networks/s")
+    if baseline:
+        new, old = found["this"], found[baseline]
+        training = old["epoch_seconds"] / new["epoch_seconds"]
+        inference = new["encode_networks_per_s"] / old["encode_networks_per_s"]
+        figures[f"{name} training speedup over {baseline}"] = (training, "x")
+        figures[f"{name} inference speedup over {baseline}"] = (inference, "x")
+    return figures
 
 
 if __name__ == "__main__":

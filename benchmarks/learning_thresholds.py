@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import TRAINED_ZOO
 from test_learning import SHORT, training_of
 
+from analysis.speed import record
 from baselines.statnn import StatnnTrees
 from nnenc import load_zoo
 from nnenc.builder.build import BuildConfig, build_zoo
@@ -87,6 +88,12 @@ def main() -> None:
             f"| {name} | {val.min():.3f} / {np.median(val):.3f} / {val.max():.3f} | "
             f"{test.min():.3f} / {np.median(test):.3f} / {test.max():.3f} |"
         )
+        figures = {
+            f"{name} {split} tau {stat}": (float(fn(values)), "")
+            for split, values in (("val", val), ("test", test))
+            for stat, fn in (("min", np.min), ("median", np.median), ("max", np.max))
+        }
+        record("learning_thresholds", figures, threads=args.threads, precision="fp32")
 
 
 if __name__ == "__main__":

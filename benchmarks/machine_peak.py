@@ -3,13 +3,18 @@ fraction of what the hardware does (on any machine).
 
 ``peaks(device, threads)`` times 1,024 x 1,024 products in fp32 and bf16 with ``threads`` torch
 threads (the best of repeated timings over half a second each); ``describe(device)`` names the
-CPU (or GPU), its bf16 instructions and what ``--precision auto`` picks there.
+CPU (or GPU), its bf16 instructions and what ``--precision auto`` picks there. Run as a script
+(``python benchmarks/machine_peak.py [--threads N]``), it prints both peaks and appends them
+to ``benchmarks/results/machine_peak.csv``.
 """
 
 from __future__ import annotations
 
+import argparse
+
 import torch
 
+from analysis.speed import record
 from nnenc.precision import describe_device, matmul_flops, probe
 
 
@@ -43,3 +48,23 @@ def describe(device: str = "cpu") -> str:
 def flops_line(achieved: float, peak: dict[str, float], precision: str) -> str:
     """``achieved`` FLOP/s as GFLOP/s and as a fraction of the measured peak of ``precision``."""
     return f"{achieved / 1e9:.1f} GFLOP/s = {achieved / peak[precision]:.0%} of {precision} peak"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="this machine's matrix-product peaks")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    args = parser.parse_args()
+    print(describe(args.device))
+    for precision, flops in peaks(args.device, args.threads).items():
+        print(f"{precision}: {flops / 1e9:.1f} GFLOP/s ({args.threads} threads, 1,024 x 1,024)")
+        record(
+            "machine_peak",
+            {f"matmul 1,024 x 1,024 on {args.device}": (flops / 1e9, "GFLOP/s")},
+            threads=args.threads,
+            precision=precision,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,8 @@ import subprocess
 import sys
 from datetime import date
 
+from analysis.speed import record
+
 MEASURE = r"""
 import json, sys, time
 import torch
@@ -99,8 +101,11 @@ def main() -> None:
     print(f"{date.today()}: SNE defaults (hidden 32), inference, {args.threads} torch threads")
     print("| chunk size | chunks per network | networks/s | peak RSS (MB) | before encoding (MB) |")
     print("|---|---|---|---|---|")
+    figures = {}
     for chunk_size in (8, 16, 32, 64, 128, 256):
         r = measure("chunks", chunk_size, args.threads)
+        figures[f"encoding, chunk size {chunk_size}"] = (r["networks_per_s"], "networks/s")
+        figures[f"peak RSS, chunk size {chunk_size}"] = (r["peak_rss_mb"], "MB")
         print(
             f"| {chunk_size} | {r['chunks_per_network']} | {r['networks_per_s']:.0f} | "
             f"{r['peak_rss_mb']:.0f} | {r['rss_before_mb']:.0f} |"
@@ -118,6 +123,10 @@ def main() -> None:
             f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] - r['rss_before_mb']:.0f} | "
             f"{r['seconds']:.0f} |"
         )
+        name = f"one network of {r['params']:,} parameters"
+        figures[f"encoding time, {name}"] = (r["seconds"], "s")
+        figures[f"encoding working memory, {name}"] = (r["peak_rss_mb"] - r["rss_before_mb"], "MB")
+    record("sne_encode", figures, threads=args.threads, precision="fp32")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import torch
 
 import nnenc
+from analysis.speed import record
 from nnenc.predictor import PerformancePredictor
 from nnenc.symmetry import permutation_sensitivity
 
@@ -87,6 +89,15 @@ def main() -> None:
         )
     if np.isnan(std.to_numpy()).all():
         print("(one seed: no spread)")
+    figures = {}
+    for weight in mean.index:
+        for column in ("test_tau", "mean_abs_change", "kendall_tau_original_vs_permuted"):
+            figures[f"weight {weight:g}: {column} (mean over seeds)"] = (
+                mean.loc[weight, column],
+                "",
+            )
+        figures[f"weight {weight:g}: seconds per epoch"] = (mean.loc[weight, "s_per_epoch"], "s")
+    record("sne_permutation", figures, threads=torch.get_num_threads(), precision="fp32")
 
 
 if __name__ == "__main__":

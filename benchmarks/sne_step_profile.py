@@ -27,6 +27,7 @@ from machine_peak import describe, flops_line, peaks
 from torch.profiler import ProfilerActivity, profile
 
 import nnenc
+from analysis.speed import record
 from nnenc.predictor import PerformancePredictor
 
 BATCH = 32
@@ -105,6 +106,9 @@ def main() -> None:
     print("share of a step:", ", ".join(f"{kind} {share:.0%}" for kind, share in shares.items()))
     for op, seconds in sorted(own.items(), key=lambda item: -item[1])[:10]:
         print(f"  {op:32s} {seconds / total:5.1%}")
+    figures = {"training steps of 32 networks": (statistics.median(rates), "networks/s")}
+    figures |= {f"{kind}, share of a step": (100 * share, "%") for kind, share in shares.items()}
+    record("sne_step_profile", figures, threads=args.threads, precision=predictor.precision)
 
     encoder = predictor.encoder
     group, size, width = encoder.chunk_group, encoder.chunk_size, encoder.hidden

@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+import torch
 from sklearn.ensemble import GradientBoostingRegressor
 
 import nnenc
+from analysis.speed import record
 from nnenc.metrics import kendall_tau
 from nnenc.predictor import PerformancePredictor
 from nnenc.symmetry import permutation_sensitivity
@@ -56,14 +58,22 @@ def main() -> None:
     )
     halves = kendall_tau(test.metrics["test_accuracy_half1"], test.metrics["test_accuracy_half2"])
     print(f"label-noise reference (tau between test halves), test split: {halves:.3f}")
+    figures = {
+        "statistics + trees, test tau": (kendall_tau(y[2], trees.predict(statistics(test))), ""),
+        "label-noise reference, test split": (halves, ""),
+    }
     for folder in args.models:
         predictor = PerformancePredictor.load(folder)
         metrics = {k: round(v, 3) for k, v in predictor.evaluate(test).items()}
+        figures[f"{folder}: test tau"] = (metrics["kendall_tau"], "")
         sensitivity = permutation_sensitivity(predictor, list(test), permutations=3)
         print(f"{folder}: test {metrics}")
         print(
             f"{folder}: permutation sensitivity { ({k: round(v, 4) for k, v in sensitivity.items()}) }"
         )
+
+    threads = torch.get_num_threads()
+    record("sne_vs_statistics", figures, threads=threads, precision="fp32")
 
 
 if __name__ == "__main__":

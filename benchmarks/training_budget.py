@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,10 +27,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from analysis import speed
 from nnenc import load_zoo
 from nnenc.budget import best_epoch, ended_improving
 from nnenc.io.atomic import write_csv
-from nnenc.precision import describe_device
 from nnenc.predictor import PerformancePredictor
 from nnenc.zoo.splits import zoo_splits
 
@@ -50,15 +49,13 @@ def tuned_choices(paths: list[str]) -> dict[str, dict]:
 
 
 def machine() -> dict:
-    found = describe_device("cpu")
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
+    """Where the curve was measured, on every row of its file."""
+    found = speed.machine()
     return {
         "date": datetime.now(timezone.utc).date().isoformat(),
-        "commit": commit,
+        "commit": speed.commit(),
         "cpu": found["cpu"],
-        "native_bf16": bool(found["bf16_flags"]),
+        "native_bf16": found["native_bf16"] == "yes",
         "threads": torch.get_num_threads(),
     }
 
@@ -136,6 +133,17 @@ def main() -> int:
             f"{best + 1}, {len(history)} epochs run of {args.epochs}, "
             f"{history['seconds'].sum():.0f} s; ended improving: "
             f"{ended_improving(best, args.epochs)}"
+        )
+        speed.record(
+            "training_budget",
+            {
+                f"{encoder} best val tau": (history["val_kendall_tau"].max(), ""),
+                f"{encoder} best epoch": (best + 1, ""),
+                f"{encoder} epochs run": (len(history), ""),
+                f"{encoder} training time": (history["seconds"].sum(), "s"),
+            },
+            threads=args.threads,
+            precision=predictor.precision,
         )
     return 0
 

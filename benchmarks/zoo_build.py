@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from machine_peak import describe, flops_line, peaks
 from torch.utils.flop_counter import FlopCounterMode
 
+from analysis.speed import record
 from nnenc.architectures import get_architecture
 from nnenc.builder.build import BuildConfig, build_zoo, plan_shards
 from nnenc.builder.training import run_batches, train_chunk, train_plain
@@ -180,6 +181,24 @@ def _compare_and_print(args, precision: str, cores: dict) -> None:
         f"{stacked_rate}; speedup {result['speedup']:.2f}x ({args.runs} runs x {args.epochs} "
         "epochs)"
     )
+    chunks = f"chunks of {args.chunk_size}"
+    _record(
+        args,
+        precision,
+        {
+            f"plain loop, {args.runs:,} cnn-small runs": (
+                result["plain_model_epochs_per_s"],
+                "model-epochs/s",
+            ),
+            f"stacked, {chunks}": (result["stacked_model_epochs_per_s"], "model-epochs/s"),
+            f"stacked speedup, {chunks}": (result["speedup"], "x"),
+            f"stacked training FLOP/s, {chunks}": (result["stacked_flops_per_s"] / 1e9, "GFLOP/s"),
+        },
+    )
+
+
+def _record(args, precision: str, figures: dict) -> None:
+    record("zoo_build", figures, threads=f"{args.workers}x1", precision=precision)
 
 
 def _builds(args) -> None:
@@ -220,6 +239,19 @@ def _builds(args) -> None:
             f"{len(zoo.architectures)} architecture(s), {sum(sizes) / len(sizes):,.0f} "
             f"parameters per network on average; {per_chunk:.1f} runs per chunk; "
             f"{flops_per_s / 1e9:.1f} GFLOP/s of training steps)"
+        )
+        name = f"{architecture}, {args.build_runs:,} runs x {args.build_epochs} epochs"
+        _record(
+            args,
+            resolve_precision(args.precision, args.device),
+            {
+                f"build wall time, {name}": (minutes, "min"),
+                f"build rate, {name}": (
+                    args.build_runs * args.build_epochs / minutes / 60,
+                    "model-epochs/s",
+                ),
+                f"training FLOP/s, {name}": (flops_per_s / 1e9, "GFLOP/s"),
+            },
         )
 
 

@@ -3,6 +3,7 @@ over processes and over Ray), tables, and refusing results folders it cannot rea
 
 import json
 import os
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -75,6 +76,13 @@ def test_the_report_writes_tables_and_figures_from_saved_results(tiny_results):
     for name in ("tasks", "cross-dataset-heatmaps", "best-scatter", "embedding-cross-arch"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
         assert (out / "figures" / f"{name}.pdf").is_file()
+    report = (out / "REPORT.md").read_text()
+    assert report.startswith(f"# Results: `{out.as_posix()}`")
+    for section in ("## Zoos", "## Kendall tau per task", "## SNE minus each encoder"):
+        assert section in report
+    assert text.split("\n\n")[1] in report  # every table printed is on the page
+    figures = re.findall(r"!\[[^]]*\]\((figures/[^)]+\.png)\)", report)
+    assert "figures/tasks.png" in figures and all((out / f).is_file() for f in figures)
 
 
 def test_every_encoder_gets_the_same_search_and_its_choice_is_what_runs(tiny_results):

@@ -6,11 +6,8 @@ Zoo's space), and their scale predicts accuracy. A value ``x`` is therefore give
 features: ``x * scale`` (``scale`` = 1 / std of the training set's values, fitted once) and
 ``log1p(|x * scale| * LOG_RESOLUTION)``, its log-magnitude, which keeps the small-weight
 networks apart and lets a linear layer read a network's scale directly (signs are in the first
-feature). Measured on 2026-11-27: on a 240-network ``digits`` zoo, SNE with the scaled value
-alone collapsed to nearly one prediction (validation tau stuck at 0.16), with a signed log
-feature (``asinh``) reached 0.27; the unsigned log-magnitude used now took the flat MLP on the
-1,400-network ``digits`` zoo from validation tau 0.04-0.12 (with ``asinh``) to 0.36-0.46, and
-SNE's 40-epoch test tau there from 0.472 (value alone) to 0.552.
+feature). With the value alone, SNE's predictions collapsed on small zoos (the measurements
+are in docs/encoders.md, "Design notes").
 """
 
 from __future__ import annotations

@@ -30,9 +30,9 @@ from nnenc.encoders import work
 class _SoftmaxAttention(torch.autograd.Function):
     """``softmax(q k^T) v`` for ``q`` ``(B, n_q, e)``, ``k``, ``v`` ``(B, n, e)`` and an optional
     ``(B, 1, n)`` key mask, by batched matrix products whose outputs are ``n_q`` or ``n`` wide,
-    never ``e`` wide: on a CPU a ``(32 x 32) @ (32 x 8)`` product runs 2-3x slower than the
-    same product transposed, ``(8 x 32) @ (32 x 32)`` (measured on a 2-core AMD EPYC,
-    2026-11-28), so each product with an ``e``-wide result is computed as its transpose."""
+    never ``e`` wide: on a CPU such narrow products run several times slower than the same
+    products transposed (docs/speed.md, "Why the code is shaped so"), so each product with an
+    ``e``-wide result is computed as its transpose."""
 
     @staticmethod
     def forward(ctx, q, k, v, mask):

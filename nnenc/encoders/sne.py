@@ -66,9 +66,8 @@ class SNE(WeightEncoder):
         chunk_set, layer_set, network_set: set-to-set type per level: ``sab``, ``isab`` (for long
             sets: linear in set size) or ``none``.
         chunk_pool, layer_pool, network_pool: set-to-vector per level: ``pma``, ``mean``,
-            ``max``, ``sum``. Mean by default: at initialisation, PMA at all three levels left
-            encodings of different networks only ~2e-5 apart (mean: ~1e-2) and training on a
-            digits zoo barely moved; measured on 2026-11-27, to revisit in the ablations.
+            ``max``, ``sum``. Mean by default: at initialisation PMA left encodings of
+            different networks nearly equal (docs/encoders.md, "Design notes").
         positional: add positional encodings (chunk place, layer index) and layer-type
             embeddings; off, SNE sees each level as an unordered set.
         inducing: inducing points of ISAB blocks.

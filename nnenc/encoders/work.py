@@ -7,21 +7,11 @@ masks; how many at once, and which attention kernel runs them, depends on the de
 - **CPU**: groups whose largest temporary holds :data:`CPU_GROUP_ELEMENTS` floats (4 MB in
   fp32), whatever the number of torch threads. Larger temporaries are allocated by glibc with
   ``mmap``, or handed back to the system when freed, and are page-faulted in, zeroed, on every
-  call, and they fall out of the cores' caches. Measured on a 2-core AMD EPYC with AVX-512
-  (2026-11-28), a training step of SNE's chunk level over 4,096 chunks took 432 ms in one call
-  and 181-200 ms in groups of 512-1,024 chunks; on a 2-core AMD EPYC with AVX2 only
-  (2026-12-03, SNE's training steps on ``cnn-small`` networks, median of 3), groups of 2^20
-  floats beat 2^22 on 1 thread (61 against 45 networks/s). The groups grew with the threads
-  (2^20 floats per thread) until 2026-12-06; on 2 threads that made 8 MB temporaries, and on a
-  2-core AMD EPYC (Zen 4) that day SNE's training steps took 90,000-125,000 page faults per 10
-  steps of 32 networks against about 1,000 with groups of 2^20 floats. In
-  ``benchmarks/encoders_train.py`` (2 threads, median of 3, fp32 held to AVX2), groups of 2^20
-  against 2^21 floats: DeepSets 1.08x in training and 1.23x in inference (1.08x and 1.22x
-  without the AVX2 cap), SNE 0.97x and 1.08x (training ranges 181-188 and 186-189
-  networks/s), and SNE in bf16 0.95x and 0.92x (ranges 221-264 and 223-272): no loss beyond
-  the run-to-run spread. How the groups should grow on more than 2 cores is not measured.
+  call, and they fall out of the cores' caches (the measurements that chose the size are in
+  docs/speed.md, "Why the code is shaped so"). How the groups should grow on more than 2 cores
+  is not measured.
   Attention is computed with two batched matrix products: for heads of dimension 8 and sets
-  of 32, PyTorch's fused CPU kernel was 2x slower in training.
+  of 32, PyTorch's fused CPU kernel was slower in training.
 - **GPU**: a whole bucket in one call (a group is bounded only by :data:`GPU_GROUP_ELEMENTS`,
   for memory), through the fused kernel :func:`torch.nn.functional.scaled_dot_product_attention`.
 """
