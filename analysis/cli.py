@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from analysis.protocol import EXPERIMENTS
-from nnenc.cli import add_precision_option
+from nnenc.cli import add_precision_option, at_least_one
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -63,8 +63,8 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
         help="override a preset value (YAML), e.g. --set seeds=[0] --set training.epochs=3",
     )
     bench.add_argument("--out", help="results folder (default results/<preset name>)")
-    bench.add_argument("--workers", type=int, default=2, help="local worker processes")
-    bench.add_argument("--threads", type=int, default=1, help="torch threads per job")
+    bench.add_argument("--workers", type=at_least_one, default=2, help="local worker processes")
+    bench.add_argument("--threads", type=at_least_one, default=1, help="torch threads per job")
     bench.add_argument(
         "--device",
         choices=["cpu", "cuda"],

@@ -192,7 +192,13 @@ class BenchConfig(BenchSpec):
         preset that ``extends: BASE`` (a name or a file) is BASE with each of its top-level
         keys replaced by the preset's: the same zoos, encoders and seeds, say, and other
         experiments."""
-        return cls.from_dict(apply_overrides(_preset_tree(preset), overrides or []))
+        tree = _preset_tree(preset)
+        try:
+            return cls.from_dict(apply_overrides(tree, overrides or []))
+        except ValueError as err:
+            if preset in preset_names() or str(preset) in str(err):
+                raise
+            raise ValueError(f"{preset}: {err}") from err  # name the file that holds the problem
 
     @classmethod
     def from_dict(cls, raw: dict) -> BenchConfig:

@@ -166,6 +166,20 @@ class ResultsFormatError(ValueError):
     """A results folder this nnenc cannot use; the message says why and what to do."""
 
 
+def _read_json(path: Path, what: str) -> dict:
+    """A JSON object nnenc wrote into a results folder; a damaged one is refused naming it."""
+    try:
+        found = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ResultsFormatError(
+            f"{path}: cannot read {what} ({err}): the file is damaged or was cut short; restore "
+            "it from version control or a copy (the rows in results.csv are kept)"
+        ) from err
+    if not isinstance(found, dict):
+        raise ResultsFormatError(f"{path}: not {what} (the JSON is not an object)")
+    return found
+
+
 def read_meta(path: Path) -> dict:
     meta_path = path / "meta.json"
     if not meta_path.is_file():
@@ -174,7 +188,7 @@ def read_meta(path: Path) -> dict:
             f"(format {FORMAT} v{FORMAT_VERSION}), or one written before that format; run the "
             "benchmark into a new folder"
         )
-    meta = json.loads(meta_path.read_text())
+    meta = _read_json(meta_path, "the results folder's configuration")
     version = meta.get("format_version")
     if meta.get("format") != FORMAT or version != FORMAT_VERSION:
         raise ResultsFormatError(
@@ -303,7 +317,7 @@ class ResultsStore:
     def tuning(self) -> dict | None:
         """``tuning.json``: the tuning spec and each encoder's choice (None: not tuned)."""
         path = self.path / TUNING
-        return json.loads(path.read_text()) if path.is_file() else None
+        return _read_json(path, "the tuning's choices") if path.is_file() else None
 
     def done_keys(self) -> set[str]:
         """Keys all of whose rows are there (rows written before :data:`KEY_ROWS` count as

@@ -30,7 +30,12 @@ def format_zoo_info(summary: dict, format_name: str) -> str:
             f"  {arch}: {entry['networks']} networks x {entry['params']} parameters"
             for arch, entry in summary["architectures"].items()
         ),
-        f"epochs:         {', '.join(str(e) for e in summary['epochs'])}",
+        "epochs:         "
+        + (
+            ", ".join(str(e) for e in summary["epochs"])
+            if summary["epochs"] is not None
+            else "not recorded (the metrics table has no epoch column)"
+        ),
     ]
     if summary.get("datasets"):
         lines.append(f"datasets:       {', '.join(summary['datasets'])}")
@@ -101,6 +106,11 @@ def _zoo_build(args: argparse.Namespace) -> int:
             space=_read_space(args.space) if args.space else None,
         )
     )
+    try:
+        config.validate()  # before anything is written; build_zoo checks again
+    except ValueError as err:
+        named = " (" + ", ".join(f for f in (args.space, args.arch_space) if f) + ")"
+        raise ValueError(f"{err}{named if args.space or args.arch_space else ''}") from err
     path = build_zoo(
         config,
         args.out,
@@ -147,8 +157,10 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
         help="a mixed zoo: the architecture space its architectures are drawn from (see "
         "nnenc.builder.architecture_space)",
     )
-    build.add_argument("--runs", type=int, required=True, help="training runs (networks)")
-    build.add_argument("--epochs", type=int, required=True, help="training epochs per network")
+    build.add_argument("--runs", type=at_least_one, required=True, help="training runs (networks)")
+    build.add_argument(
+        "--epochs", type=at_least_one, required=True, help="training epochs per network"
+    )
     build.add_argument("--out", required=True, help="the zoo folder to write (or resume)")
     build.add_argument(
         "--checkpoints",
@@ -156,10 +168,12 @@ def add_zoo_commands(commands: argparse._SubParsersAction) -> None:
         help="epochs to store, e.g. 0,1,2,3,10 (default: every epoch)",
     )
     build.add_argument("--seed", type=int, default=0, help="draws the runs' hyperparameters")
-    build.add_argument("--chunk-size", type=int, default=64, help="networks trained together")
-    build.add_argument("--workers", type=int, default=2, help="local worker processes")
     build.add_argument(
-        "--threads-per-worker", type=int, default=1, help="torch threads in each worker"
+        "--chunk-size", type=at_least_one, default=64, help="networks trained together"
+    )
+    build.add_argument("--workers", type=at_least_one, default=2, help="local worker processes")
+    build.add_argument(
+        "--threads-per-worker", type=at_least_one, default=1, help="torch threads in each worker"
     )
     build.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to train")
     add_precision_option(build, "trains the networks")
@@ -179,13 +193,27 @@ def format_metrics(metrics: dict[str, float]) -> str:
     the metrics have one)."""
     shown = []
     for name, value in metrics.items():
-        if name.endswith(("_low", "_high")):
+        if name.endswith(("_low", "_high")) or name == "undefined":
+            continue
+        if value is None:
+            shown.append(f"{name} undefined ({metrics.get('undefined') or 'not a number'})")
             continue
         text = f"{name} {value:.4f}"
-        if f"{name}_low" in metrics:
+        if metrics.get(f"{name}_low") is not None:
             text += f" [{metrics[f'{name}_low']:.4f}, {metrics[f'{name}_high']:.4f}]"
         shown.append(text)
     return "  ".join(shown)
+
+
+def at_least_one(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (workers, threads, runs, epochs)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs a whole number of at least 1; got {text!r}")
+    return value
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -241,6 +269,12 @@ def _train(args: argparse.Namespace) -> int:
     if args.patience is not None:  # else the default, never more than --epochs
         training["patience"] = args.patience
     predictor = PerformancePredictor(args.encoder, parse_assignments(args.set), **training)
+    empty = [name for name in ("train", "val", "test") if len(getattr(splits, name)) == 0]
+    if empty:
+        raise ValueError(
+            f"{args.zoo}: the {' and '.join(empty)} split(s) hold no networks ({how}): too few "
+            "usable networks or runs to split; use a larger zoo, or another --split"
+        )
     predictor.fit(splits.train, splits.val)
     if predictor.ended_improving:
         print(
@@ -267,7 +301,7 @@ def _predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     from nnenc.io.atomic import write_csv
-    from nnenc.metrics import kendall_tau_interval, prediction_metrics, small_sample_caveat
+    from nnenc.metrics import reported_metrics, small_sample_caveat
     from nnenc.precision import check_device
     from nnenc.predictor import PerformancePredictor
     from nnenc.zoo.checkpoints import load_network
@@ -288,6 +322,11 @@ def _predict(args: argparse.Namespace) -> int:
     skipped = int((~finite).sum())
     predicted = np.full(len(zoo), np.nan)
     outside = np.full(len(zoo), "", dtype=object)
+    if not finite.any():
+        raise ValueError(
+            f"{args.zoo}: every one of its {len(zoo)} networks has NaN or infinite weights "
+            "(diverged in training): there is nothing to predict"
+        )
     if finite.any():
         usable = zoo.filter(finite)
         outside[finite] = predictor.applicability(usable)
@@ -309,9 +348,7 @@ def _predict(args: argparse.Namespace) -> int:
         true = zoo.metrics[target].to_numpy(float)
         known = ~np.isnan(true) & finite
         runs = zoo.metrics["run_id"].to_numpy()[known]
-        metrics = prediction_metrics(true[known], predicted[known])
-        low, high = kendall_tau_interval(true[known], predicted[known], runs)
-        metrics.update(kendall_tau_low=low, kendall_tau_high=high)
+        metrics = reported_metrics(true[known], predicted[known], runs)
         caveat = small_sample_caveat(int(known.sum()), len(set(runs)), "the zoo")
         if caveat:
             print(f"warning: {caveat}")
@@ -488,10 +525,18 @@ def _show_defaults(parser: argparse.ArgumentParser) -> None:
                 _show_defaults(command)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as a sentence for the command line, without the source path and line that
+    Python's default shows (they point into nnenc, not at the user's input)."""
+    print(f"nnenc: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.run(args)
     except (
         ZooFormatError,
         FolderBusyError,

@@ -88,6 +88,39 @@ def prediction_metrics(true: np.ndarray, predicted: np.ndarray) -> dict[str, flo
     }
 
 
+def undefined_ranking(true: np.ndarray, predicted: np.ndarray) -> str | None:
+    """Why Kendall tau says nothing here (``"constant predictions"``, ``"constant targets"``,
+    ``"fewer than 2 networks"``), or ``None`` where it is defined. :func:`kendall_tau` scores such
+    cases 0 (what model selection needs); a report says they are undefined instead."""
+    true, predicted = np.asarray(true, float), np.asarray(predicted, float)
+    if len(true) < 2:
+        return "fewer than 2 networks"
+    if np.ptp(predicted) == 0:
+        return "constant predictions"
+    if np.ptp(true) == 0:
+        return "constant targets"
+    return None
+
+
+def reported_metrics(true: np.ndarray, predicted: np.ndarray, runs: np.ndarray) -> dict:
+    """:func:`prediction_metrics` with the bootstrap interval over ``runs``
+    (``kendall_tau_low``/``_high``), as a report gives them: where the ranking is undefined
+    (:func:`undefined_ranking`), tau, its interval and Spearman are ``None`` and ``undefined``
+    says why; any other value that is not a finite number is ``None`` too."""
+    reason = undefined_ranking(true, predicted)
+    if len(true) == 0:
+        return {"kendall_tau": None, "undefined": reason}
+    metrics: dict = prediction_metrics(true, predicted)
+    low, high = kendall_tau_interval(true, predicted, runs)
+    metrics.update(kendall_tau_low=low, kendall_tau_high=high)
+    if reason:
+        metrics.update(kendall_tau=None, kendall_tau_low=None, kendall_tau_high=None)
+        metrics.update(spearman=None, undefined=reason)
+    return {
+        k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in metrics.items()
+    }
+
+
 def kendall_tau_interval(
     true: np.ndarray,
     predicted: np.ndarray,

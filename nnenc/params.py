@@ -33,6 +33,10 @@ def _as_tensor(values: torch.Tensor | np.ndarray) -> torch.Tensor:
     return values.detach().to(torch.float32)
 
 
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+"""State-dict entries of norm layers that are not parameters: skipped when networks are read."""
+
+
 @dataclass(frozen=True, eq=False)
 class Layer:
     """One parametrised layer.
@@ -186,11 +190,15 @@ class NetworkParams:
         """Group ``<layer>.weight`` / ``<layer>.bias`` entries into layers, in key order.
 
         The kind is inferred from the weight's rank (4-D/3-D/5-D conv, 2-D linear or, for names
-        containing ``embed``, embedding, 1-D norm). Entries other than weights and biases (running
-        statistics, counters) are not parameters and are skipped.
+        containing ``embed``, embedding, 1-D norm). A norm layer's running statistics and
+        counter (:data:`BUFFERS`) are not parameters and are skipped; any other entry is refused,
+        naming it: a key nnenc does not know (a damaged ``convs.0.bics``) is never dropped
+        silently. A 1-D weight after a layer of another width is refused too: a norm layer keeps
+        the width of the layer it follows.
         """
         weights: dict[str, torch.Tensor] = {}
         biases: dict[str, torch.Tensor] = {}
+        unknown: list[str] = []
         for key, value in state_dict.items():
             prefix, _, leaf = key.rpartition(".")
             if not isinstance(value, torch.Tensor | np.ndarray):
@@ -206,6 +214,15 @@ class NetworkParams:
                 weights[prefix] = _as_tensor(value)
             elif leaf == "bias":
                 biases[prefix] = _as_tensor(value)
+            elif leaf not in BUFFERS:
+                unknown.append(key)
+        if unknown:
+            raise ValueError(
+                f"state_dict entries {unknown[:5]} are neither a layer's weight or bias nor a "
+                f"norm layer's {'/'.join(BUFFERS)}: nnenc reads conv, linear, norm and embedding "
+                "layers; a damaged file can show such names (re-copy it), and entries that are "
+                "not parameters should be removed before saving"
+            )
         orphans = sorted(set(biases) - set(weights))
         if orphans:
             raise ValueError(f"state_dict has biases without weights: {orphans}")
@@ -219,6 +236,13 @@ class NetworkParams:
                 kind = "embedding" if "embed" in name.lower() else "linear"
             else:
                 kind = "norm"
+            if kind == "norm" and layers and layers[-1].weight.shape[0] != weight.shape[0]:
+                raise ValueError(
+                    f"{name!r} has a 1-d weight of {weight.shape[0]} values, read as a norm "
+                    f"layer, but the layer before it ({layers[-1].name!r}) gives "
+                    f"{layers[-1].weight.shape[0]} outputs: a norm layer keeps its width, so "
+                    "this weight has lost its shape (a damaged or reshaped file)"
+                )
             act = activation if kind in ("conv", "linear") else None
             layers.append(Layer(name, kind, weight, biases.get(name), act))
         return cls(_logits_last(layers), architecture, metadata or {})

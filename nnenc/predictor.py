@@ -37,8 +37,8 @@ from nnenc.encoders.base import EncoderInputError, create_encoder, encoder_class
 from nnenc.io.atomic import atomic_path, write_json
 from nnenc.metrics import (
     kendall_tau,
-    kendall_tau_interval,
     prediction_metrics,
+    reported_metrics,
     small_sample_caveat,
 )
 from nnenc.params import NetworkParams
@@ -440,18 +440,17 @@ class PerformancePredictor(nn.Module, HubMixin):
 
         Warns when ``zoo`` is too small to rank predictors by (:func:`small_sample_caveat`).
         ``interval=True`` adds ``kendall_tau_low``/``kendall_tau_high``: a 95% bootstrap interval
-        over the zoo's training runs (:func:`kendall_tau_interval`).
+        over the zoo's training runs (:func:`~nnenc.metrics.reported_metrics`), and gives an
+        undefined ranking (constant predictions or targets) as ``None`` with the reason.
         """
         true, predicted = self._targets(zoo), self.predict(zoo)
         runs = zoo.metrics["run_id"].to_numpy()
         caveat = small_sample_caveat(len(zoo), len(set(runs)), f"zoo {zoo.name!r}")
         if caveat:
             warnings.warn(caveat, stacklevel=2)
-        metrics = prediction_metrics(true, predicted)
-        if interval:
-            low, high = kendall_tau_interval(true, predicted, runs)
-            metrics.update(kendall_tau_low=low, kendall_tau_high=high)
-        return metrics
+        if interval:  # as a report gives them: undefined scores are None, with the reason
+            return reported_metrics(true, predicted, runs)
+        return prediction_metrics(true, predicted)
 
     def save(self, path: str | Path) -> Path:
         """Write ``config.json`` and ``weights.safetensors`` into the folder ``path``."""
@@ -523,8 +522,14 @@ class PerformancePredictor(nn.Module, HubMixin):
         check_seal(config, path / CONFIG)
         if config.get("format") != "nnenc-predictor" or config.get("format_version", 99) > 1:
             raise ValueError(f"{path / CONFIG}: not a predictor this nnenc can read")
-        recorded = config.get("weights_sha256")
-        if recorded is not None and recorded != file_sha256(path / WEIGHTS):
+        missing = [k for k in ("weights_sha256", "provenance") if k not in config]
+        if missing:
+            raise ZooFormatError(
+                path / CONFIG,
+                f"missing {missing}, which predictor.save writes: the config was edited; "
+                "re-copy the folder or save the predictor again",
+            )
+        if config["weights_sha256"] != file_sha256(path / WEIGHTS):
             raise ZooFormatError(
                 path / WEIGHTS,
                 f"does not match the checksum its {CONFIG} records: the weights are damaged or "
@@ -541,5 +546,5 @@ class PerformancePredictor(nn.Module, HubMixin):
         except (SafetensorError, RuntimeError, OSError) as err:
             raise ZooFormatError(path / WEIGHTS, f"not this predictor's weights ({err})") from err
         predictor.history = pd.DataFrame(config.get("history", []))
-        predictor.provenance = config.get("provenance", {})
+        predictor.provenance = config["provenance"]
         return predictor.to(device).eval()

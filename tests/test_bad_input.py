@@ -110,3 +110,17 @@ def test_an_interrupt_says_the_command_resumes_instead_of_a_traceback(monkeypatc
     monkeypatch.setattr(nnenc.cli, "_encoders", interrupted)
     assert main(["encoders"]) == 130
     assert "interrupted; what finished is kept" in capsys.readouterr().err
+
+
+def test_a_refused_write_is_a_sentence_not_a_traceback(monkeypatch, capsys, tmp_path):
+    """Root can write to read-only folders, so the refusal is simulated where nnenc writes."""
+    import nnenc.cli
+
+    def refused(args):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "out" / "scores.json"))
+
+    monkeypatch.setattr(nnenc.cli, "_zoo_info", refused)
+    assert main(["zoo", "info", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {tmp_path / 'out' / 'scores.json'}: permission denied" in err
+    assert "Traceback" not in err

@@ -12,6 +12,7 @@ import torch
 from nnenc import load_zoo, precision
 from nnenc.builder.build import BuildConfig, build_zoo, with_precision
 from nnenc.predictor import PerformancePredictor, training_precision
+from nnenc.zoo.integrity import seal
 from nnenc.zoo.native import ZooWriter
 
 
@@ -121,10 +122,9 @@ def test_predictors_saved_before_the_precision_setting_load_as_fp32(tmp_path, tr
     predictor.fit(train, val, progress=False)
     folder = predictor.save(tmp_path / "model")
     config = json.loads((folder / "config.json").read_text())
-    # as written then: without the precision, the seal and the weights' checksum
-    del config["training"]["precision"], config["precision_used"]
-    del config["sha256"], config["weights_sha256"]
-    (folder / "config.json").write_text(json.dumps(config))
+    # as written then: without the precision (sealed, as every predictor config is)
+    del config["training"]["precision"], config["precision_used"], config["sha256"]
+    (folder / "config.json").write_text(json.dumps(seal(config)))
     assert PerformancePredictor.load(folder).precision == "fp32"
 
 

@@ -39,7 +39,9 @@ class HyperparameterSpace:
 
     def validate(self, train_size: int | None = None) -> None:
         """Raise ``ValueError`` naming every way this space cannot be sampled or trained."""
-        problems = []
+        problems = self._shape_problems()
+        if problems:  # the checks below need each key in its shape
+            raise ValueError("hyperparameter space cannot be satisfied: " + "; ".join(problems))
         for name, known in (
             ("activation", ACTIVATIONS),
             ("w_init", INITIALIZERS),
@@ -71,6 +73,26 @@ class HyperparameterSpace:
                     )
         if problems:
             raise ValueError("hyperparameter space cannot be satisfied: " + "; ".join(problems))
+
+    def _shape_problems(self) -> list[str]:
+        """Each key in the shape its sampling needs: ranges as two numbers, choices as a list."""
+        problems = []
+
+        def number(value) -> bool:
+            return isinstance(value, int | float) and not isinstance(value, bool)
+
+        for name in ("init_std", "learning_rate", "l2", "dropout"):
+            value = getattr(self, name)
+            if not (isinstance(value, tuple) and len(value) == 2 and all(map(number, value))):
+                problems.append(f"{name}: needs [low, high], two numbers; got {value!r}")
+        for name in ("activation", "w_init", "optimizer", "train_fraction"):
+            if not isinstance(getattr(self, name), tuple):
+                problems.append(f"{name}: needs a list of choices; got {getattr(self, name)!r}")
+        if not isinstance(self.train_fraction, tuple) or not all(map(number, self.train_fraction)):
+            problems.append(f"train_fraction: needs a list of numbers; got {self.train_fraction!r}")
+        if not isinstance(self.batch_size, int) or isinstance(self.batch_size, bool):
+            problems.append(f"batch_size: needs a whole number; got {self.batch_size!r}")
+        return problems
 
     def sample(self, runs: int, seed: int) -> pd.DataFrame:
         """One row per run: ``run_index``, ``seed`` (the run's own) and every hyperparameter."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -68,8 +69,22 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
 
 
 def write_json(data: dict, target: str | Path) -> None:
+    """``data`` as JSON, atomically. A float that is not a finite number is written as
+    ``null``: a bare ``NaN`` is not JSON, and other tools refuse it."""
     with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        tmp.write_text(
+            json.dumps(_json_numbers(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+        )
+
+
+def _json_numbers(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_numbers(v) for v in value]
+    return value
 
 
 def write_csv(table: pd.DataFrame, target: str | Path) -> None:

@@ -27,7 +27,14 @@ from nnenc.architectures import architecture_names, get_architecture
 from nnenc.params import NetworkParams
 from nnenc.zoo.decoding import read_json
 from nnenc.zoo.errors import ZooFormatError
-from nnenc.zoo.layer_order import ORDER_KEY, LayerOrderError, chained_order, layer_names, reorder
+from nnenc.zoo.layer_order import (
+    ORDER_KEY,
+    LayerOrderError,
+    chained_order,
+    check_chain,
+    layer_names,
+    reorder,
+)
 from nnenc.zoo.paths import member_path
 
 NESTED_STATE_KEYS = ("model", "state_dict", "model_state_dict", "model_state")
@@ -168,7 +175,9 @@ def _in_network_order(
     in the metadata, else the one that chains (:mod:`nnenc.zoo.layer_order`)."""
     try:
         if ORDER_KEY in metadata:
-            return reorder(state, [n for n in metadata[ORDER_KEY].split(",") if n])
+            ordered = reorder(state, [n for n in metadata[ORDER_KEY].split(",") if n])
+            check_chain(ordered)
+            return ordered
         return reorder(state, chained_order(state))
     except LayerOrderError as err:
         raise ZooFormatError(source, str(err)) from err

@@ -40,8 +40,18 @@ def seal(document: dict) -> dict:
 
 
 def check_seal(document: dict, source: str | Path) -> dict:
-    """``document`` if its seal holds (or it has none: written before seals); else refused."""
-    if SEAL in document and document[SEAL] != _digest(document):
+    """``document`` if its seal holds; else refused. Every file nnenc seals (a native zoo's
+    manifest, a saved predictor's config) has carried its seal since their first format
+    version, so a document without one was edited by hand or damaged, and is refused too:
+    deleting the seal must not turn the check off."""
+    if SEAL not in document:
+        raise ZooFormatError(
+            source,
+            f"has no {SEAL!r} checksum, which nnenc writes into every file of this kind: it was "
+            "edited or damaged after nnenc wrote it; re-copy it from the original (or write it "
+            "again with nnenc)",
+        )
+    if document[SEAL] != _digest(document):
         raise ZooFormatError(
             source,
             "damaged: its content does not match its checksum (a changed or corrupted copy); "

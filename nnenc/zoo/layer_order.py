@@ -6,7 +6,8 @@ hidden dense layer is ``hidden`` and whose head is ``fc`` reads as ``..., fc, hi
 ``layers.10`` sorts before ``layers.2``. Its order is recovered here, first found wins:
 
 1. the order nnenc writes into the file's metadata (:data:`ORDER_KEY`, by
-   :func:`nnenc.zoo.checkpoints.save_state_dict`);
+   :func:`nnenc.zoo.checkpoints.save_state_dict`), checked to chain (:func:`check_chain`): a
+   damaged order is refused, not trusted;
 2. chaining: layers whose names differ only in their numbers (``convs.0``, ``convs.1``) keep
    their natural numeric order, and the sequences are interleaved in the one way in which every
    layer takes what the layer before it gives (a convolution's input channels are the previous
@@ -99,6 +100,20 @@ def chained_order(state_dict: Mapping[str, torch.Tensor]) -> list[str]:
         "nnenc.zoo.checkpoints.save_state_dict (which records the order), or as a .pt "
         "state_dict (torch.save keeps it)"
     )
+
+
+def check_chain(state_dict: Mapping[str, torch.Tensor]) -> None:
+    """Refuse a layer order (the state_dict's key order) in which some layer does not take what
+    the one before it gives (see the module docstring), naming the pair."""
+    layers = [_describe(name, state_dict[f"{name}.weight"]) for name in layer_names(state_dict)]
+    for i in range(1, len(layers)):
+        if not _follows(layers[:i], layers[i]):
+            raise LayerOrderError(
+                f"the stated layer order does not chain: {layers[i].name!r} ({layers[i].kind}, "
+                f"{layers[i].inputs} inputs) cannot follow {layers[i - 1].name!r} "
+                f"({layers[i - 1].outputs} outputs); the file's {ORDER_KEY} metadata is damaged: "
+                "re-copy the file, or save it again with nnenc.zoo.checkpoints.save_state_dict"
+            )
 
 
 def _describe(name: str, weight: torch.Tensor) -> _Layer:

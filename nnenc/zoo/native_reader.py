@@ -84,10 +84,14 @@ def read_native(path: str | Path) -> Zoo:
                 f"{n_metrics} rows for architecture {arch!r}, but {weights_path.name} has "
                 f"{array.shape[0]} weight rows",
             )
-        checksums = None
-        if entry.get("checksums"):
-            checksums_path = member_path(path, entry["checksums"], manifest_path)
-            checksums = _read_checksums(checksums_path, array.shape[0])
+        if not entry.get("checksums"):
+            raise ZooFormatError(
+                manifest_path,
+                f"architecture {arch!r} names no row checksums ('checksums'), which nnenc writes "
+                "for every architecture: the manifest was edited; re-copy the zoo",
+            )
+        checksums_path = member_path(path, entry["checksums"], manifest_path)
+        checksums = _read_checksums(checksums_path, array.shape[0])
         stores[arch] = WeightStore.single(layout, array, str(weights_path), checksums)
         specs[arch] = Architecture.from_dict(entry["spec"]) if entry.get("spec") else None
     if "finite" in metrics.columns and newest_weights > metrics_path.stat().st_mtime_ns:

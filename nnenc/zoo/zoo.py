@@ -382,7 +382,9 @@ class Zoo:
             "networks": len(self),
             "runs": int(self._metrics["run_id"].nunique()),
             "architectures": per_arch,
-            "epochs": sorted(int(e) for e in self._metrics["epoch"].dropna().unique()),
+            "epochs": sorted(int(e) for e in self._metrics["epoch"].dropna().unique())
+            if self.info.get("epochs_recorded", True)
+            else None,
             "test_accuracy": {
                 "min": float(acc.min()),
                 "q25": float(acc.quantile(0.25)),

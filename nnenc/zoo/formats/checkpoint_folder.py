@@ -9,7 +9,8 @@
 The CSV is ``metrics.csv``, or the folder's only ``.csv``. The file column may be called
 ``file``, ``path``, ``checkpoint`` or ``filename``; ``test_acc`` is read as ``test_accuracy``;
 percentages are detected. Missing ``run_id`` defaults to the file's stem (each file its own run),
-``epoch`` to 0. ``.pt`` files are read with ``torch.load(weights_only=True)`` only.
+``epoch`` to the ``epochs`` column (the epochs a checkpoint was trained) or, with neither, to 0,
+which ``nnenc zoo info`` reports as not recorded. ``.pt`` files are read with ``torch.load(weights_only=True)`` only.
 """
 
 from __future__ import annotations
@@ -82,11 +83,16 @@ def read_checkpoint_folder(path: str | Path, name: str | None = None, progress: 
         stem = Path(str(record[file_column])).stem
         record.setdefault("model_id", stem)
         record.setdefault("run_id", stem)
-        record.setdefault("epoch", 0)
+        record.setdefault("epoch", record.get("epochs", 0))  # a column of epochs trained
         architecture = record.pop("architecture", None)
         networks.append(
             load_network(file, architecture if isinstance(architecture, str) else "unknown")
         )
         rows.append(record)
-    info = {"format": "checkpoint-folder", "path": str(path), "metrics_table": table_path.name}
+    info = {
+        "format": "checkpoint-folder",
+        "path": str(path),
+        "metrics_table": table_path.name,
+        "epochs_recorded": bool({"epoch", "epochs"} & set(table.columns)),
+    }
     return zoo_from_networks(rows, networks, name or path.name, str(path), info)

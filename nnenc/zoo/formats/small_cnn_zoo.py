@@ -22,6 +22,7 @@ import pandas as pd
 
 from nnenc.architectures import Architecture, find_architecture
 from nnenc.layout import FlatLayout, LayoutError, TensorSlot, read_layout_csv
+from nnenc.zoo.accuracies import as_fractions
 from nnenc.zoo.decoding import read_table
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.weights_file import open_weights
@@ -128,6 +129,7 @@ def read_small_cnn_zoo(path: str | Path, name: str | None = None) -> Zoo:
     metrics.insert(1, "run_id", _run_ids(raw).to_numpy())
     metrics.insert(2, "architecture", architecture.name)
     metrics.insert(3, "row", range(len(raw)))
+    metrics = as_fractions(metrics, str(metrics_path))  # the checks every reader makes
     store = WeightStore.single(layout, weights, str(weights_path))
     info = {"format": "small-cnn-zoo", "path": str(path)}
     return Zoo(
