@@ -108,3 +108,17 @@ def test_the_committed_speed_files_read():
         assert rows, path
         assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["date"]) for row in rows), path
         assert set(rows[0]) == set(COLUMNS)
+
+
+def test_the_top_level_names_the_docs_use_are_there():
+    """``nnenc.create_encoder``, ``nnenc.PerformancePredictor`` and ``nnenc.load_zoo`` are the
+    names the getting-started page uses; each is the object its module defines."""
+    import nnenc
+    from nnenc.encoders.base import create_encoder
+    from nnenc.predictor import PerformancePredictor
+    from nnenc.zoo.loading import load_zoo
+
+    assert nnenc.create_encoder is create_encoder
+    assert nnenc.PerformancePredictor is PerformancePredictor
+    assert nnenc.load_zoo is load_zoo
+    assert {"create_encoder", "PerformancePredictor", "load_zoo"} <= set(nnenc.__all__)
