@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from nnenc.io.assignments import parse_assignments
-from nnenc.io.outputs import check_output
+from nnenc.io.outputs import check_output, show_warning
 from nnenc.version import package_version
 from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.loading import FORMATS, detect_format, load_zoo
@@ -525,17 +525,11 @@ def _show_defaults(parser: argparse.ArgumentParser) -> None:
                 _show_defaults(command)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """A warning as a sentence for the command line, without the source path and line that
-    Python's default shows (they point into nnenc, not at the user's input)."""
-    print(f"nnenc: warning: {message}", file=file or sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
+            warnings.showwarning = show_warning
             return args.run(args)
     except (
         ZooFormatError,

@@ -9,9 +9,12 @@ import multiprocessing
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
+
+from nnenc.io.outputs import show_warning
 
 
 def run_tasks(
@@ -62,6 +65,7 @@ def _exit_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="nnenc-parent-watch", daemon=True).start()
+    warnings.showwarning = show_warning  # as the command line says them
 
 
 def _pool_results(fn, arguments, workers: int) -> Iterator[Any]:

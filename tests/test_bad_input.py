@@ -124,3 +124,15 @@ def test_a_refused_write_is_a_sentence_not_a_traceback(monkeypatch, capsys, tmp_
     err = capsys.readouterr().err
     assert f"cannot write {tmp_path / 'out' / 'scores.json'}: permission denied" in err
     assert "Traceback" not in err
+
+
+def test_warnings_in_worker_processes_read_as_sentences(capfd):
+    """A benchmark's jobs run in worker processes; their warnings printed as raw
+    ``UserWarning`` lines with nnenc's source paths before."""
+    import warnings
+
+    from nnenc.tasks import run_tasks
+
+    list(run_tasks(warnings.warn, [("a sample of what a job says",)] * 2, workers=2))
+    err = capfd.readouterr().err
+    assert "nnenc: warning: a sample of what a job says" in err and "UserWarning" not in err

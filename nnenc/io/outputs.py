@@ -1,8 +1,10 @@
-"""Where a command may write: never inside what it reads, never over what is there without
-``--overwrite``. Checked before any work, so a refusal loses nothing."""
+"""What a command puts out: where it may write (never inside what it reads, never over what is
+there without ``--overwrite``; checked before any work, so a refusal loses nothing) and how its
+warnings read on the terminal."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
@@ -30,3 +32,10 @@ def check_output(
             f"{option} {out}: holds {existing} already; give another path, or --overwrite to "
             "replace it"
         )
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as a sentence for the terminal (a ``warnings.showwarning``), without the
+    source path and line that Python's default shows: they point into nnenc, not at the user's
+    input. Set by ``nnenc``'s command line and in its worker processes."""
+    print(f"nnenc: warning: {message}", file=file or sys.stderr)
