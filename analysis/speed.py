@@ -95,7 +95,7 @@ def record(
     for name, (value, unit) in figures.items():
         rows.append({**stamp, "figure": name, "value": f"{value:.4g}", "unit": unit})
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
-        writer = csv.DictWriter(out, COLUMNS)
+        writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     print(f"{len(figures)} figures appended to {path}")
