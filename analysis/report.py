@@ -97,21 +97,19 @@ class _Report:
 
     def page(self, sources: list[Path]) -> str:
         names = ", ".join(f"`{Path(folder).as_posix()}`" for folder in sources)
-        lines = [
+        blocks = [
             f"# Results: {names}",
-            "",
             "Written by `nnenc report` from the rows; "
             "every table is also in `tables/` (markdown and LaTeX), every figure in "
             "`figures/` (PNG and PDF).",
         ]
         for title, markdown in self.sections:
-            lines += ["", f"## {title}" if title else "", "", markdown]
+            blocks += [f"## {title}", markdown] if title else [markdown]
         if self.figures:
-            lines += ["", "## Figures"]
+            blocks.append("## Figures")
         for title, path in self.figures:
-            relative = path.relative_to(self.target).as_posix()
-            lines += ["", f"### {title}", "", f"![{title}]({relative})"]
-        return "\n".join(line for i, line in enumerate(lines) if line or lines[i - 1])
+            blocks += [f"### {title}", f"![{title}]({path.relative_to(self.target).as_posix()})"]
+        return "\n\n".join(blocks)
 
 
 def write_report(results: str | Path, *more: str | Path, out: str | Path | None = None) -> str:
@@ -139,8 +137,9 @@ def write_report(results: str | Path, *more: str | Path, out: str | Path | None 
     if zoos:
         table = zoo_table(zoos)
         write_csv(table, tables / "zoos.csv")
-        report.add("Zoos", zoo_markdown(table))
-        _write(tables / "zoos.md", report.sections[-1][1])
+        text = zoo_markdown(table)
+        report.add("Zoos", text)
+        _write(tables / "zoos.md", text)
     progress = tuple(_progress(folder) for folder in [results, *more])
     progress = tuple(note for note in progress if note)
     for note in progress:
@@ -198,14 +197,16 @@ def _training(report: _Report, rows, folders: list[Path], tables: Path) -> None:
     curves = learning_curve_table(rows, folders[0])
     if not curves.empty:
         write_csv(curves, tables / "learning-curves.csv")
-        report.add("Learning curves", learning_curve_markdown(curves))
-        _write(tables / "learning-curves.md", report.sections[-1][1])
+        text = learning_curve_markdown(curves)
+        report.add("Learning curves", text)
+        _write(tables / "learning-curves.md", text)
         report.figure("Learning curves", plots.learning_curves(curves), "learning-curves")
     histories = training_histories(folders)
     if not histories.empty:
         convergence = convergence_table(histories)
         write_csv(convergence, tables / "convergence.csv")
-        report.add("Convergence", convergence_markdown(convergence))
-        _write(tables / "convergence.md", report.sections[-1][1])
+        text = convergence_markdown(convergence)
+        report.add("Convergence", text)
+        _write(tables / "convergence.md", text)
         curves = plots.validation_curves(histories, convergence)
         report.figure("Validation curves", curves, "validation-curves")

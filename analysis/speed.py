@@ -30,6 +30,8 @@ COLUMNS = (
     "unit",
     "command",
 )
+RUN = tuple(column for column in COLUMNS if column not in ("figure", "value", "unit"))
+"""The columns one run of a script shares; its figures are grouped by them."""
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
@@ -131,17 +133,12 @@ def speed_markdown(folder: Path = RESULTS) -> str:
     for path in sorted(folder.glob("*.csv")):
         runs: dict[tuple, list[dict[str, str]]] = {}
         for row in read(path):
-            where = tuple(row[key] for key in COLUMNS if key not in ("figure", "value", "unit"))
-            runs.setdefault(where, []).append(row)
+            runs.setdefault(tuple(row[key] for key in RUN), []).append(row)
         if not runs:
             continue
         lines = [f"### `benchmarks/{path.stem}.py`"]
-        for where in sorted(runs, key=lambda key: key[0], reverse=True):
-            run = dict(
-                zip(
-                    [k for k in COLUMNS if k not in ("figure", "value", "unit")], where, strict=True
-                )
-            )
+        for where in sorted(runs, key=lambda key: key[RUN.index("date")], reverse=True):
+            run = runs[where][0]
             bf16 = "native bf16" if run["native_bf16"] == "yes" else "no native bf16"
             lines += [
                 "",

@@ -327,11 +327,10 @@ def _predict(args: argparse.Namespace) -> int:
             f"{args.zoo}: every one of its {len(zoo)} networks has NaN or infinite weights "
             "(diverged in training): there is nothing to predict"
         )
-    if finite.any():
-        usable = zoo.filter(finite)
-        outside[finite] = predictor.applicability(usable)
-        _check_applicability(list(outside[finite]), args.strict, args.zoo)
-        predicted[finite] = predictor.predict(usable, progress=True)
+    usable = zoo.filter(finite)
+    outside[finite] = predictor.applicability(usable)
+    _check_applicability(list(outside[finite]), args.strict, args.zoo)
+    predicted[finite] = predictor.predict(usable, progress=True)
     if skipped:
         print(
             f"skipped {skipped} of {len(zoo)} networks with NaN or infinite weights (diverged "

@@ -95,9 +95,9 @@ def undefined_ranking(true: np.ndarray, predicted: np.ndarray) -> str | None:
     true, predicted = np.asarray(true, float), np.asarray(predicted, float)
     if len(true) < 2:
         return "fewer than 2 networks"
-    if np.ptp(predicted) == 0:
+    if _constant(predicted):
         return "constant predictions"
-    if np.ptp(true) == 0:
+    if _constant(true):
         return "constant targets"
     return None
 

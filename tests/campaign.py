@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnenc.zoo.synthetic import write_checkpoint_folder, write_model_zoos, write_small_cnn_zoo
+
 OUTCOMES = (
     "correct load",
     "clear error",
@@ -69,7 +71,6 @@ def make_workspace(root: Path) -> Path:
     folder and a trained predictor (STATNN, one epoch)."""
     from nnenc import load_zoo
     from nnenc.cli import main
-    from nnenc.zoo.synthetic import write_checkpoint_folder, write_model_zoos, write_small_cnn_zoo
 
     root.mkdir(parents=True, exist_ok=True)
     write_small_cnn_zoo(root / "scz", runs=40, progress=False)
@@ -918,12 +919,6 @@ def cases() -> list[Case]:
         good = lambda f, copy=copy: _copy(WORKSPACE, copy, f)  # noqa: E731
         add(_info(good, "from 40 runs", True, f"zoo info of a good {what}", "messages"))
     return found
-
-
-def write_small_cnn_zoo(*args, **kwargs) -> Path:
-    from nnenc.zoo.synthetic import write_small_cnn_zoo as write
-
-    return write(*args, **kwargs)
 
 
 def _pickle(folder: Path) -> Path:
