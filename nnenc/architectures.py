@@ -41,7 +41,9 @@ class Architecture:
     name: str
     family: Family
     in_channels: int = 1
-    input_size: int = 28
+    input_size: int | None = 28
+    """The side of the square images it takes; ``None`` where the zoo does not record it (a
+    ``cnn`` runs on any size, but it was trained on one; an ``mlp``'s first layer fixes it)."""
     num_classes: int = 10
     conv_channels: tuple[int, ...] = ()
     hidden: tuple[int, ...] = ()
@@ -56,6 +58,8 @@ class Architecture:
             raise ValueError(f"architecture {self.name!r}: a cnn needs conv_channels")
         if self.family == "mlp" and self.conv_channels:
             raise ValueError(f"architecture {self.name!r}: an mlp has no conv_channels")
+        if self.family == "mlp" and self.input_size is None:
+            raise ValueError(f"architecture {self.name!r}: an mlp needs its input_size")
         object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
 

@@ -40,6 +40,12 @@ Medians over training seeds 0-2, per build seed 0 / 1 / 2: nfn-np validation 0.3
 0.151 / 0.243, test 0.283 / 0.120. NFN_HNP learns weakly on some builds of this small zoo, so
 its thresholds (half its lowest medians, :data:`TEST_TAU_OF`) only tell learning from chance
 (tau 0 +- 0.08); nfn-np's validation threshold is half its lowest median too.
+
+The probing encoders, 16 probes and a 2-layer MLP 64 wide (``python
+benchmarks/learning_thresholds.py --predictors probe probegen --threads 1``, 2026-12-07, a 2-core
+AMD EPYC with AVX2 and no bf16 while a benchmark shared it; build seeds 0-2 x training seeds
+0-4): single trainings reached validation tau 0.569-0.696 (probe) and 0.525-0.738 (probegen),
+test tau 0.362-0.644 and 0.408-0.688: the common thresholds sit well below their lowest.
 """
 
 import statistics
@@ -59,6 +65,8 @@ SHORT = {
     "nfn-np": ({"hidden": 128, "hchannels": [8, 8, 4]}, {"lr": 3e-3}),
     "nfn-hnp": ({"hidden": 128, "hchannels": [8, 8, 4]}, {"lr": 3e-3}),
     "ng-pna": ({"hidden": 16, "depth": 2}, {"lr": 3e-3}),
+    "probe": ({"probes": 16, "hidden": 64, "layers": 2}, {"lr": 3e-3}),
+    "probegen": ({"probes": 16, "hidden": 64, "layers": 2}, {"lr": 3e-3}),
 }
 """Per encoder: small encoder config, training overrides (SNE and DeepSets, the slowest to
 train, clear the thresholds in 5 epochs, measured below; the NFNs do not)."""

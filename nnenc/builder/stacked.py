@@ -2,7 +2,8 @@
 
 Convolutions of all ``K`` networks run as one grouped convolution (``groups=K``; activations
 kept as ``(B, K * C, H, W)`` between layers), dense layers as one batched matrix product
-``(K, B, I) @ (K, I, O)``. The networks never mix: each group and each batch entry only sees
+``(K, B, I) @ (K, I, O)``. Where all ``K`` networks see one batch of images, their first
+convolutions are one ungrouped convolution with ``K * C`` output channels. The networks never mix: each group and each batch entry only sees
 its own network's weights, so gradients are per network and a diverging network leaves the
 others untouched.
 """
@@ -29,10 +30,18 @@ class StackedNetworks:
             and biases used in :meth:`forward` are views into it, so an optimiser steps one
             tensor.
         dropout: ``(K,)`` dropout rate per network.
+
+    ``requires_grad=False`` holds the networks frozen, for runs that differentiate through them
+    with respect to their inputs only (probing: :mod:`baselines.probe`).
     """
 
     def __init__(
-        self, architecture: Architecture, flat: torch.Tensor, activation: str, dropout: torch.Tensor
+        self,
+        architecture: Architecture,
+        flat: torch.Tensor,
+        activation: str,
+        dropout: torch.Tensor,
+        requires_grad: bool = True,
     ):
         self.architecture = architecture
         self.layout = architecture.layout()
@@ -42,7 +51,7 @@ class StackedNetworks:
                 f"expected (K, {self.layout.size}) flat weights for {architecture.name}, "
                 f"got {tuple(flat.shape)}"
             )
-        self.params = flat.detach().clone().float().requires_grad_(True)
+        self.params = flat.detach().clone().float().requires_grad_(requires_grad)
         self.activation = activation
         self.act = activation_module(activation)
         self.dropout = dropout.detach().clone().float().to(flat.device)
@@ -161,9 +170,8 @@ class StackedNetworks:
         dropping = self._dropping(dropout_generator, k)
         scale = None  # dropout's survivor scale, (K,), still owed to the current activations
         if spec.family == "cnn":
-            if shared:
-                b, c, hgt, wid = images.shape
-                h = images.unsqueeze(1).expand(b, k, c, hgt, wid).reshape(b, k * c, hgt, wid)
+            if shared:  # one batch for all: the first layer is one ungrouped convolution
+                h = images
             else:
                 _, b, c, hgt, wid = images.shape
                 h = images.transpose(0, 1).reshape(b, k * c, hgt, wid)
@@ -172,8 +180,13 @@ class StackedNetworks:
                 w, bias = self.layer(i, k)
                 if scale is not None:  # conv(h * s, W) = conv(h, W * s): scale the small tensor
                     w = w * scale.view(-1, 1, 1, 1, 1)
+                groups = 1 if shared and i == 0 else k
                 h = F.conv2d(
-                    h, w.reshape(-1, *w.shape[2:]), bias.reshape(-1), stride=spec.stride, groups=k
+                    h,
+                    w.reshape(-1, *w.shape[2:]),
+                    bias.reshape(-1),
+                    stride=spec.stride,
+                    groups=groups,
                 )
                 h = self.act(h)
                 if dropping:

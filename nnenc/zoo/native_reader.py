@@ -3,6 +3,7 @@ metrics table are checked, the weights memory-mapped with their row checksums.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -93,13 +94,27 @@ def read_native(path: str | Path) -> Zoo:
         checksums_path = member_path(path, entry["checksums"], manifest_path)
         checksums = _read_checksums(checksums_path, array.shape[0])
         stores[arch] = WeightStore.single(layout, array, str(weights_path), checksums)
-        specs[arch] = Architecture.from_dict(entry["spec"]) if entry.get("spec") else None
+        specs[arch] = _trained_on(entry.get("spec"), manifest.get("build"))
     if "finite" in metrics.columns and newest_weights > metrics_path.stat().st_mtime_ns:
         # the stored column is a cache of a scan made when the table was written: weights
         # changed since then are scanned again (Zoo.finite_mask) instead of trusted
         metrics = metrics.drop(columns="finite")
     info = {"format": FORMAT, "path": str(path), "build": manifest.get("build", {})}
     return Zoo(metrics, stores, specs, manifest.get("name", path.name), info)
+
+
+def _trained_on(spec: dict | None, build: object) -> Architecture | None:
+    """The manifest's spec with the input size of the images its build trained on: a single
+    architecture's spec is the registered one, whose input size is a default that a build at
+    another resolution does not change."""
+    if not spec:
+        return None
+    architecture = Architecture.from_dict(spec)
+    config = build.get("config") if isinstance(build, dict) else None
+    resolution = config.get("resolution") if isinstance(config, dict) else None
+    if architecture.family == "cnn" and isinstance(resolution, int):
+        return replace(architecture, input_size=resolution)
+    return architecture
 
 
 def _read_checksums(path: Path, rows: int) -> np.ndarray:

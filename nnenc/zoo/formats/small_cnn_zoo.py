@@ -16,6 +16,7 @@ Metrics are renamed to nnenc's columns: ``config.X`` -> ``X``, ``step`` -> ``epo
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +73,18 @@ def _architecture_for(layout: FlatLayout, source: Path) -> Architecture:
     return spec
 
 
+INPUT_SIZES = {"mnist": 28, "fashion_mnist": 28, "cifar10": 32, "svhn_cropped": 32}
+"""The side of the grayscale images each published dataset's networks were trained on."""
+
+
+def _with_input_size(architecture: Architecture, raw: pd.DataFrame) -> Architecture:
+    """``architecture`` with the input size of the dataset the ``config.dataset`` column names;
+    ``None`` (unknown) where the column is missing, names several or an unknown dataset."""
+    names = set(raw["config.dataset"].astype(str)) if "config.dataset" in raw.columns else set()
+    size = INPUT_SIZES.get(names.pop()) if len(names) == 1 else None
+    return replace(architecture, input_size=size)
+
+
 def _run_ids(metrics: pd.DataFrame) -> pd.Series:
     if "modeldir" in metrics.columns:
         return metrics["modeldir"].astype(str)
@@ -120,7 +133,7 @@ def read_small_cnn_zoo(path: str | Path, name: str | None = None) -> Zoo:
             "must describe row i of the other",
         )
 
-    architecture = _architecture_for(layout, layout_path)
+    architecture = _with_input_size(_architecture_for(layout, layout_path), raw)
     metrics = raw.rename(
         columns={c: c.removeprefix("config.") for c in raw.columns if c.startswith("config.")}
     ).rename(columns={"step": "epoch"})
