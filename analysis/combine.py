@@ -103,7 +103,8 @@ def combine_results(folders: list[str | Path]) -> Results:
                 )
     if problems:
         raise ResultsFormatError(
-            "these results folders cannot be read as one comparison: " + "; ".join(problems)
+            ", ".join(str(store.path) for store in stores),
+            "these results folders cannot be read as one comparison: " + "; ".join(problems),
         )
     parts, seen = [], set()
     for store in stores:

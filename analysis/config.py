@@ -166,7 +166,7 @@ def _training_problems(config: BenchSpec) -> list[str]:
     """What would stop an encoder's training from running (:mod:`nnenc.budget`), each naming the
     preset key: checked here so a bad budget is refused before anything is written."""
     from nnenc.budget import budget_problems
-    from nnenc.predictor import training_settings
+    from nnenc.predict.performance import training_settings
 
     problems = []
     scopes = {"training": config.training}
@@ -204,7 +204,7 @@ class BenchConfig(BenchSpec):
     def from_dict(cls, raw: dict) -> BenchConfig:
         from nnenc.architectures import architecture_names
         from nnenc.datasets import dataset_names
-        from nnenc.predictors import predictor_names, predictor_role
+        from nnenc.predict.registry import predictor_names, predictor_role
 
         shape = _shape_problems(raw)
         if shape:

@@ -1,7 +1,7 @@
 """Benchmark jobs: what to train and where to score it (:func:`plan_jobs`), and one job run in a
 worker process or Ray task (:func:`run_job`), which returns its result rows.
 
-A job trains one predictor (any name :mod:`nnenc.predictors` knows: an encoder plus a head,
+A job trains one predictor (any name :mod:`nnenc.predict.registry` knows: an encoder plus a head,
 STATNN's trees, the label-noise reference) on one source zoo with one seed, selects it on the source's validation split, and
 scores it on the test split of each target zoo. A target the encoder cannot read (the flat MLP
 on another architecture) gives a row with status ``n/a`` and the reason. Trained predictors are
@@ -30,9 +30,9 @@ from nnenc import load_zoo
 from nnenc.encoders import EncoderInputError, encoder_names
 from nnenc.io.atomic import write_csv, write_json
 from nnenc.metrics import prediction_metrics
-from nnenc.prediction import EncodingPredictor, Predictor
-from nnenc.predictor import training_precision
-from nnenc.predictors import (
+from nnenc.predict.performance import training_precision
+from nnenc.predict.protocol import EncodingPredictor, Predictor
+from nnenc.predict.registry import (
     create_predictor,
     load_predictor,
     predictor_names,
@@ -40,8 +40,8 @@ from nnenc.predictors import (
     settings,
 )
 from nnenc.version import package_version
-from nnenc.zoo.splits import ZooSplits, learning_curve_splits, zoo_splits
-from nnenc.zoo.zoo import Zoo
+from nnenc.zoo.splits import learning_curve_splits, zoo_splits
+from nnenc.zoo.zoo import Zoo, ZooSplits
 
 FIT = "fit.json"
 
@@ -108,13 +108,13 @@ def _variants(config: BenchConfig, experiment: str, encoder: str):
 
 
 def _effective_settings(encoder: str, cfg: dict, training: dict, device: str = "cpu") -> str:
-    """The settings a job really runs with (:func:`nnenc.predictors.settings`), as a comparable
+    """The settings a job really runs with (:func:`nnenc.predict.registry.settings`), as a comparable
     string."""
     return json.dumps(settings(encoder, cfg, training, device), sort_keys=True, default=str)
 
 
 def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str]) -> list[Job]:
-    """Every job of ``experiment`` (each reference of :mod:`nnenc.predictors` on each target
+    """Every job of ``experiment`` (each reference of :mod:`nnenc.predict.registry` on each target
     included), references first (they train nothing, so a run cut short still has them), then
     the configuration's order of encoders.
 
@@ -226,7 +226,7 @@ def job_precision(job: Job, device: str, precision: str = "auto") -> str | None:
 
 
 def make_predictor(job: Job, device: str, precision: str = "auto") -> Predictor:
-    """The predictor a job trains (:func:`nnenc.predictors.create_predictor`), in ``precision``
+    """The predictor a job trains (:func:`nnenc.predict.registry.create_predictor`), in ``precision``
     where its preset leaves it at ``auto`` (:func:`job_training`)."""
     training = job_training(job, precision)
     return create_predictor(job.encoder, job.encoder_config, training, job.seed, device)

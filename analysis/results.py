@@ -39,13 +39,14 @@ import pandas as pd
 from analysis.protocol import BenchSpec
 from nnenc.cache import cache_dir
 from nnenc.io.atomic import atomic_path, write_json
+from nnenc.io.errors import FileFormatError
 from nnenc.version import package_version
 
 FORMAT = "nnenc-results"
 FORMAT_VERSION = 2
 KEY = ["experiment", "encoder", "variant", "source", "seed"]
 """A job's key: its rows are done together. ``encoder`` is the predictor's registered name
-(:mod:`nnenc.predictors`); ``role`` says whether it is a predictor or a reference."""
+(:mod:`nnenc.predict.registry`); ``role`` says whether it is a predictor or a reference."""
 ZOO_DIGESTS = "zoo_digests"
 """``meta.json``'s key for what each zoo held when its rows were computed (zoo name -> digest)."""
 REQUESTED = "experiments_requested"
@@ -162,8 +163,9 @@ def _warn_damaged(path: Path, problem: str) -> None:
     )
 
 
-class ResultsFormatError(ValueError):
-    """A results folder this nnenc cannot use; the message says why and what to do."""
+class ResultsFormatError(FileFormatError):
+    """A results folder (or a file of one) this nnenc cannot use; the message names it, says
+    why and what to do."""
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -172,11 +174,12 @@ def _read_json(path: Path, what: str) -> dict:
         found = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ResultsFormatError(
-            f"{path}: cannot read {what} ({err}): the file is damaged or was cut short; restore "
-            "it from version control or a copy (the rows in results.csv are kept)"
+            path,
+            f"cannot read {what} ({err}): the file is damaged or was cut short; restore "
+            "it from version control or a copy (the rows in results.csv are kept)",
         ) from err
     if not isinstance(found, dict):
-        raise ResultsFormatError(f"{path}: not {what} (the JSON is not an object)")
+        raise ResultsFormatError(path, f"not {what} (the JSON is not an object)")
     return found
 
 
@@ -184,17 +187,19 @@ def read_meta(path: Path) -> dict:
     meta_path = path / "meta.json"
     if not meta_path.is_file():
         raise ResultsFormatError(
-            f"{path}: no meta.json, so this is not a results folder of nnenc "
+            path,
+            "no meta.json, so this is not a results folder of nnenc "
             f"(format {FORMAT} v{FORMAT_VERSION}), or one written before that format; run the "
-            "benchmark into a new folder"
+            "benchmark into a new folder",
         )
     meta = _read_json(meta_path, "the results folder's configuration")
     version = meta.get("format_version")
     if meta.get("format") != FORMAT or version != FORMAT_VERSION:
         raise ResultsFormatError(
-            f"{meta_path}: results format {meta.get('format')!r} version {version!r}; this "
+            meta_path,
+            f"results format {meta.get('format')!r} version {version!r}; this "
             f"nnenc reads {FORMAT!r} version {FORMAT_VERSION} only. Rerun the benchmark into a "
-            "new folder (or use the nnenc version that wrote it)"
+            "new folder (or use the nnenc version that wrote it)",
         )
     return meta
 
@@ -254,10 +259,11 @@ class ResultsStore:
                 changed = configuration_changes(self.meta["config"], config)
                 if changed:
                     raise ResultsFormatError(
-                        f"{self.path} holds results of another configuration (preset "
+                        self.path,
+                        "holds results of another configuration (preset "
                         f"{self.meta['config'].get('name')!r}; {', '.join(changed)} differ): a "
                         "preset may add encoders to a folder's experiments, nothing else; write "
-                        "to another --out folder, or delete this one to start again"
+                        "to another --out folder, or delete this one to start again",
                     )
                 self.meta["config"] = config  # encoders added: recorded with the zoos below
         else:
@@ -274,11 +280,12 @@ class ResultsStore:
             ]
             if changed:
                 raise ResultsFormatError(
-                    f"{self.path}: its rows were computed on other zoos than {', '.join(changed)} "
+                    self.path,
+                    f"its rows were computed on other zoos than {', '.join(changed)} "
                     f"now at {', '.join(str((zoos or {}).get(n, '?')) for n in changed)} (rebuilt, "
                     "on another machine or in another precision: their accuracies differ), so new "
                     "rows could not be paired with its rows. Write to another --out folder, or "
-                    "move this one away to start again; nothing was changed"
+                    "move this one away to start again; nothing was changed",
                 )
             self.meta[ZOO_DIGESTS] = {**recorded, **digests}
         if zoos is not None:
@@ -309,8 +316,9 @@ class ResultsStore:
         rows = self.rows()
         if rows.empty:
             raise ResultsFormatError(
-                f"{self.path}: no finished result rows yet; `{resume_command(self.meta, self.path)}`"
-                " computes them (it resumes where a run stopped), or read another results folder"
+                self.path,
+                f"no finished result rows yet; `{resume_command(self.meta, self.path)}`"
+                " computes them (it resumes where a run stopped), or read another results folder",
             )
         return rows
 

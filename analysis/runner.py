@@ -23,9 +23,9 @@ from analysis.tuning import (
 )
 from analysis.zoos import ensure_zoos
 from nnenc import load_zoo
+from nnenc.io.locks import WriterLock
 from nnenc.precision import check_device, check_precision
 from nnenc.tasks import run_tasks
-from nnenc.zoo.writer_lock import WriterLock
 
 
 def zoos_of(config: BenchConfig, experiments: list[str]) -> list[str]:

@@ -35,7 +35,7 @@ from analysis.jobs import Job, job_precision, make_predictor, protocol_splits
 from analysis.results import REUSE, TUNING, ResultsStore, search_spec
 from nnenc import load_zoo
 from nnenc.io.atomic import atomic_path, write_json
-from nnenc.predictors import search_space
+from nnenc.predict.registry import search_space
 
 
 def _suggest(trial: optuna.Trial, space: dict) -> dict:

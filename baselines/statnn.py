@@ -28,8 +28,8 @@ from nnenc.encoders import WeightEncoder, register_encoder
 from nnenc.encoders.inputs import FeatureScaler
 from nnenc.metrics import kendall_tau, prediction_metrics
 from nnenc.params import NetworkParams
-from nnenc.predictor import networks_of, target_values
-from nnenc.predictors import register_predictor
+from nnenc.predict.performance import networks_of, target_values
+from nnenc.predict.registry import register_predictor
 from nnenc.zoo.zoo import Zoo
 
 STATISTICS = ("mean", "var", "q0", "q25", "q50", "q75", "q100")
@@ -115,7 +115,7 @@ class StatNN(WeightEncoder):
 @register_predictor
 class StatnnTrees:
     """Weight statistics with gradient-boosted trees (scikit-learn's
-    ``HistGradientBoostingRegressor``): a :class:`~nnenc.prediction.Predictor` registered as
+    ``HistGradientBoostingRegressor``): a :class:`~nnenc.predict.protocol.Predictor` registered as
     ``statnn-trees``.
 
     Not saveable: scikit-learn models can only be pickled, and nnenc never pickles; refitting

@@ -46,7 +46,7 @@ import json, sys, time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 import nnenc
-from nnenc.predictor import PerformancePredictor
+from nnenc.predict.performance import PerformancePredictor
 from baselines.statnn import StatnnTrees
 
 def peak_mb():

@@ -38,7 +38,7 @@ from nnenc import load_zoo
 from nnenc.builder.build import BuildConfig, build_zoo
 from nnenc.encoders import encoder_names
 from nnenc.precision import describe_device
-from nnenc.predictor import PerformancePredictor
+from nnenc.predict.performance import PerformancePredictor
 
 
 def scores(name: str, splits, seed: int, epochs: int | None) -> tuple[float, float]:

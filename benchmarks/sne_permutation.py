@@ -1,7 +1,7 @@
 """The neuron-permutation diagnostic, with and without SNE's logit-invariance regulariser.
 
 For each regulariser weight and seed, trains SNE on the zoo's 50/25/25 split by run and reports,
-on the test split: Kendall tau, and :func:`nnenc.symmetry.permutation_sensitivity` (mean absolute
+on the test split: Kendall tau, and :func:`nnenc.predict.sensitivity.permutation_sensitivity` (mean absolute
 change of the predicted accuracy when every network's hidden neurons are randomly permuted, that
 change over the spread of the predictions, and the Kendall tau between the predictions for the
 original and the permuted networks). Mean and std over seeds.
@@ -24,8 +24,8 @@ import torch
 
 import nnenc
 from analysis.speed import record
-from nnenc.predictor import PerformancePredictor
-from nnenc.symmetry import permutation_sensitivity
+from nnenc.predict.performance import PerformancePredictor
+from nnenc.predict.sensitivity import permutation_sensitivity
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from torch.profiler import ProfilerActivity, profile
 
 import nnenc
 from analysis.speed import record
-from nnenc.predictor import PerformancePredictor
+from nnenc.predict.performance import PerformancePredictor
 
 BATCH = 32
 KINDS = {

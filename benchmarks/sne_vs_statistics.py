@@ -24,8 +24,8 @@ from sklearn.ensemble import GradientBoostingRegressor
 import nnenc
 from analysis.speed import record
 from nnenc.metrics import kendall_tau
-from nnenc.predictor import PerformancePredictor
-from nnenc.symmetry import permutation_sensitivity
+from nnenc.predict.performance import PerformancePredictor
+from nnenc.predict.sensitivity import permutation_sensitivity
 
 
 def statistics(zoo: nnenc.Zoo) -> np.ndarray:

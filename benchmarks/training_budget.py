@@ -31,7 +31,7 @@ from analysis import speed
 from nnenc import load_zoo
 from nnenc.budget import best_epoch, ended_improving
 from nnenc.io.atomic import write_csv
-from nnenc.predictor import PerformancePredictor
+from nnenc.predict.performance import PerformancePredictor
 from nnenc.zoo.splits import zoo_splits
 
 ROOT = Path(__file__).resolve().parents[1]

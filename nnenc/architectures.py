@@ -20,12 +20,9 @@ Families:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from nnenc.layout import FlatLayout, LayerShape
-
-if TYPE_CHECKING:
-    from torch import nn
 
 Family = Literal["cnn", "mlp"]
 
@@ -108,8 +105,10 @@ class Architecture:
     def num_params(self) -> int:
         return self.layout().size
 
-    def build(self, activation: str = "relu", dropout: float = 0.0) -> nn.Module:
-        """A freshly initialised :class:`torch.nn.Module` of this architecture."""
+    def build(self, activation: str = "relu", dropout: float = 0.0):
+        """A freshly initialised :class:`torch.nn.Module` of this architecture
+        (:class:`~nnenc.networks.ConvNet` or :class:`~nnenc.networks.MLPNet`; torch is imported
+        here, not with the spec)."""
         from nnenc.networks import ConvNet, MLPNet
 
         if self.family == "cnn":

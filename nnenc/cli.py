@@ -12,11 +12,11 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from nnenc.io.assignments import parse_assignments
+from nnenc.io.errors import FileFormatError
+from nnenc.io.locks import FolderBusyError
 from nnenc.io.outputs import check_output, show_warning
 from nnenc.version import package_version
-from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.loading import FORMATS, detect_format, load_zoo
-from nnenc.zoo.writer_lock import FolderBusyError
 
 
 def format_zoo_info(summary: dict, format_name: str) -> str:
@@ -242,7 +242,7 @@ def _warn_small_splits(splits) -> None:
 def _train(args: argparse.Namespace) -> int:
     from nnenc.io.atomic import write_json
     from nnenc.precision import check_device
-    from nnenc.predictor import PerformancePredictor
+    from nnenc.predict.performance import PerformancePredictor
     from nnenc.zoo.splits import zoo_splits
 
     check_device(args.device)
@@ -303,7 +303,7 @@ def _predict(args: argparse.Namespace) -> int:
     from nnenc.io.atomic import write_csv
     from nnenc.metrics import reported_metrics, small_sample_caveat
     from nnenc.precision import check_device
-    from nnenc.predictor import PerformancePredictor
+    from nnenc.predict.performance import PerformancePredictor
     from nnenc.zoo.checkpoints import load_network
 
     check_device(args.device)
@@ -531,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = show_warning
             return args.run(args)
     except (
-        ZooFormatError,
+        FileFormatError,
         FolderBusyError,
         FileExistsError,
         FileNotFoundError,

@@ -1,14 +1,14 @@
-"""The torch modules of the architecture families in :mod:`nnenc.architectures`."""
+"""The torch modules of the architecture families in :mod:`nnenc.architectures`.
+
+:meth:`Architecture.build <nnenc.architectures.Architecture.build>` makes them; they take the
+spec as it is given (its ``layer_shapes()`` and ``stride``), so this module does not import
+the one that imports it.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 from torch import nn
-
-if TYPE_CHECKING:  # architectures builds these modules; it is not imported here at run time
-    from nnenc.architectures import Architecture
 
 ACTIVATION_MODULES: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -33,9 +33,14 @@ def activation_module(name: str) -> nn.Module:
 
 
 class ConvNet(nn.Module):
-    """The ``cnn`` family: strided valid convolutions, global average pooling, dense layers."""
+    """The ``cnn`` family: strided valid convolutions, global average pooling, dense layers.
 
-    def __init__(self, architecture: Architecture, activation: str = "relu", dropout: float = 0.0):
+    Shapes:
+        input: ``(B, in_channels, H, W)``, any size the convolutions leave a pixel of
+        output: ``(B, num_classes)`` logits
+    """
+
+    def __init__(self, architecture, activation: str = "relu", dropout: float = 0.0):
         super().__init__()
         self.architecture = architecture
         self.activation_name = activation
@@ -62,9 +67,14 @@ class ConvNet(nn.Module):
 
 
 class MLPNet(nn.Module):
-    """The ``mlp`` family: flatten, dense layers with activation, dense logits."""
+    """The ``mlp`` family: flatten, dense layers with activation, dense logits.
 
-    def __init__(self, architecture: Architecture, activation: str = "relu", dropout: float = 0.0):
+    Shapes:
+        input: ``(B, in_channels, input_size, input_size)``
+        output: ``(B, num_classes)`` logits
+    """
+
+    def __init__(self, architecture, activation: str = "relu", dropout: float = 0.0):
         super().__init__()
         self.architecture = architecture
         self.activation_name = activation

@@ -144,7 +144,7 @@ def _sealed_json(copy: str, file: str, change: Callable[[dict], None], reseal: b
     (as someone who knows the format would) unless ``reseal`` is false."""
 
     def prepare(folder: Path) -> Path:
-        from nnenc.zoo.integrity import SEAL, seal
+        from nnenc.io.seals import SEAL, seal
 
         target = _copy(WORKSPACE, copy, folder)
         document = json.loads((target / file).read_text())
@@ -437,7 +437,7 @@ def cases() -> list[Case]:
     )
 
     # 3. damage that must not pass
-    from nnenc.zoo.integrity import SEAL
+    from nnenc.io.seals import SEAL
 
     add(
         _info(

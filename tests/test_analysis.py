@@ -32,7 +32,7 @@ from analysis.tables import (
 from nnenc import load_zoo
 from nnenc.cli import main
 from nnenc.metrics import kendall_tau
-from nnenc.predictors import LabelNoiseReference
+from nnenc.predict.references import LabelNoiseReference
 
 LABEL_NOISE = LabelNoiseReference.name
 

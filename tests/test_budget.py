@@ -20,7 +20,7 @@ from analysis.results import ResultsStore
 from analysis.runner import run_benchmark
 from nnenc.budget import best_epoch, budget_problems, ended_improving
 from nnenc.cli import main
-from nnenc.predictor import PerformancePredictor, _scheduler, training_settings
+from nnenc.predict.performance import PerformancePredictor, _scheduler, training_settings
 from nnenc.zoo.splits import learning_curve_splits
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ import torch
 from nnenc import load_zoo
 from nnenc.builder.build import BuildConfig, build_zoo
 from nnenc.cli import main
-from nnenc.predictor import PerformancePredictor
+from nnenc.predict.performance import PerformancePredictor
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 

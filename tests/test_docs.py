@@ -11,7 +11,7 @@ import pytest
 from analysis.speed import COLUMNS, read, record, speed_markdown
 from nnenc.encoders import encoder_names
 from nnenc.encoders.base import ENCODERS, encoder_class
-from nnenc.predictors import PREDICTORS
+from nnenc.predict.registry import PREDICTORS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -115,7 +115,7 @@ def test_the_top_level_names_the_docs_use_are_there():
     names the getting-started page uses; each is the object its module defines."""
     import nnenc
     from nnenc.encoders.base import create_encoder
-    from nnenc.predictor import PerformancePredictor
+    from nnenc.predict.performance import PerformancePredictor
     from nnenc.zoo.loading import load_zoo
 
     assert nnenc.create_encoder is create_encoder

@@ -22,14 +22,14 @@ from safetensors.torch import load_file, save_file
 from analysis.results import KEY_ROWS, ResultsStore
 from nnenc import ZooFormatError, get_architecture, load_zoo
 from nnenc.cli import main
+from nnenc.io.locks import FolderBusyError, WriterLock
+from nnenc.io.seals import seal
 from nnenc.params import NetworkParams
-from nnenc.predictor import PerformancePredictor
+from nnenc.predict.performance import PerformancePredictor
 from nnenc.zoo import ZooWriter
 from nnenc.zoo.accuracies import as_fractions
 from nnenc.zoo.checkpoints import load_network, load_state_dict, save_state_dict
-from nnenc.zoo.integrity import seal
 from nnenc.zoo.synthetic import write_checkpoint_folder
-from nnenc.zoo.writer_lock import FolderBusyError, WriterLock
 
 REPO = Path(__file__).resolve().parents[1]
 

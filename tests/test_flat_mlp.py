@@ -6,7 +6,7 @@ import torch
 
 from nnenc import NetworkParams, get_architecture, load_zoo
 from nnenc.encoders import EncoderInputError, create_encoder
-from nnenc.predictor import PerformancePredictor
+from nnenc.predict.performance import PerformancePredictor
 
 
 def _network(arch: str, seed: int = 0) -> NetworkParams:

@@ -54,7 +54,7 @@ import pytest
 
 from baselines.statnn import StatnnTrees
 from nnenc.encoders import encoder_names
-from nnenc.predictor import PerformancePredictor
+from nnenc.predict.performance import PerformancePredictor
 
 SHORT = {
     "sne": ({"chunk_size": 16, "hidden": 16, "heads": 2, "out_dim": 16}, {"lr": 3e-3, "epochs": 5}),

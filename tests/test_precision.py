@@ -11,8 +11,8 @@ import torch
 
 from nnenc import load_zoo, precision
 from nnenc.builder.build import BuildConfig, build_zoo, with_precision
-from nnenc.predictor import PerformancePredictor, training_precision
-from nnenc.zoo.integrity import seal
+from nnenc.io.seals import seal
+from nnenc.predict.performance import PerformancePredictor, training_precision
 from nnenc.zoo.native import ZooWriter
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from nnenc import get_architecture, load_zoo
-from nnenc.predictor import PerformancePredictor
-from nnenc.symmetry import permutation_sensitivity
+from nnenc.predict.performance import PerformancePredictor
+from nnenc.predict.sensitivity import permutation_sensitivity
 
 TINY_SNE = {"chunk_size": 16, "hidden": 16, "heads": 2, "out_dim": 16}
 

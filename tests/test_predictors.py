@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from nnenc.metrics import kendall_tau
-from nnenc.prediction import EncodingPredictor, Predictor
-from nnenc.predictors import (
+from nnenc.predict.protocol import EncodingPredictor, Predictor
+from nnenc.predict.registry import (
     create_predictor,
     predictor_names,
     predictor_role,
@@ -28,8 +28,8 @@ def test_every_registered_predictor_follows_the_protocol(name):
 
 def test_names_resolve_to_their_predictors():
     from baselines.statnn import StatnnTrees
-    from nnenc.predictor import PerformancePredictor
-    from nnenc.predictors import LabelNoiseReference
+    from nnenc.predict.performance import PerformancePredictor
+    from nnenc.predict.references import LabelNoiseReference
 
     assert isinstance(create_predictor("sne", {"chunk_size": 8}), EncodingPredictor)
     trees = create_predictor("statnn-trees", {"max_leaf_nodes": 15}, {"epochs": 3}, seed=7)

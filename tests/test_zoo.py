@@ -123,7 +123,6 @@ def test_two_zoos_with_one_architecture_name_build_their_own_modules(tmp_path):
     two zoos cannot be joined under one name."""
     from nnenc.architectures import Architecture, architecture_names
     from nnenc.params import NetworkParams
-    from nnenc.zoo import write_zoo
     from nnenc.zoo.assemble import zoo_from_networks
 
     narrow = Architecture("twin", "cnn", conv_channels=(4,), input_size=8)
@@ -135,7 +134,7 @@ def test_two_zoos_with_one_architecture_name_build_their_own_modules(tmp_path):
         rows = [{"model_id": f"m{i}", "run_id": f"r{i}", "epoch": 1, "test_accuracy": 0.5}
                 for i in range(2)]  # fmt: skip
         zoo = zoo_from_networks(rows, networks, f"zoo-{len(spec.conv_channels)}", "test")
-        paths[spec] = write_zoo(zoo, tmp_path / zoo.name)
+        paths[spec] = zoo.save(tmp_path / zoo.name)
     images = torch.randn(3, 1, 8, 8)
     for spec, path in paths.items():
         zoo = load_zoo(path)

@@ -50,7 +50,7 @@ class WeightEncoder(nn.Module):
     search_space: ClassVar[dict] = {"training.lr": ("log", 3e-4, 3e-3)}
     """What a benchmark's tuner may vary (``analysis/tuning.py``, the same number of trials
     for every encoder): ``"config.KEY"`` (a constructor argument) or ``"training.KEY"`` (a
-    :class:`~nnenc.predictor.PerformancePredictor` option) -> ``("log", low, high)`` or
+    :class:`~nnenc.predict.performance.PerformancePredictor` option) -> ``("log", low, high)`` or
     ``("choice", [values])``. Encoders declare their own: learning rate, width and depth."""
     out_dim: int
     _OWNED: ClassVar[tuple[str, ...]] = (

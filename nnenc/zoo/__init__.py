@@ -12,14 +12,13 @@ _EXPORTS = {
     "STANDARD_COLUMNS": "nnenc.zoo.columns",
     "WeightStore": "nnenc.zoo.zoo",
     "Zoo": "nnenc.zoo.zoo",
-    "ZooFormatError": "nnenc.zoo.errors",
-    "ZooSplits": "nnenc.zoo.splits",
+    "ZooFormatError": "nnenc.io.errors",
+    "ZooSplits": "nnenc.zoo.zoo",
     "ZooWriter": "nnenc.zoo.native",
     "detect_format": "nnenc.zoo.loading",
     "load_zoo": "nnenc.zoo.loading",
     "read_native": "nnenc.zoo.native_reader",
     "small_cnn_zoo_split": "nnenc.zoo.splits",
-    "split_by_group": "nnenc.zoo.splits",
-    "write_zoo": "nnenc.zoo.native",
+    "split_by_group": "nnenc.zoo.zoo",
 }
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from nnenc.zoo.errors import ZooFormatError
+from nnenc.io.errors import ZooFormatError
 
 ACCURACY_COLUMNS = ("test_accuracy", "test_accuracy_half1", "test_accuracy_half2", "train_accuracy")
 

@@ -24,9 +24,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from nnenc.architectures import architecture_names, get_architecture
+from nnenc.io.decoding import member_path, read_json
+from nnenc.io.errors import ZooFormatError
 from nnenc.params import NetworkParams
-from nnenc.zoo.decoding import read_json
-from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.layer_order import (
     ORDER_KEY,
     LayerOrderError,
@@ -35,7 +35,6 @@ from nnenc.zoo.layer_order import (
     layer_names,
     reorder,
 )
-from nnenc.zoo.paths import member_path
 
 NESTED_STATE_KEYS = ("model", "state_dict", "model_state_dict", "model_state")
 """Keys under which training checkpoints commonly nest the state_dict."""

@@ -6,7 +6,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nnenc.zoo.errors import ZooFormatError
+from nnenc.io.errors import ZooFormatError
 
 if TYPE_CHECKING:
     from nnenc.zoo.zoo import Zoo

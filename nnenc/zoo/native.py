@@ -13,9 +13,9 @@ A build writes shards under ``zoo/shards/<id>/``, each one atomically (a shard f
 complete or not at all), so an interrupted build resumes where it stopped. :meth:`ZooWriter.finalize`
 joins the shards into the files above and writes the manifest last: a folder without a
 manifest is an unfinished build and is never read as a zoo. The manifest is sealed with its
-own SHA-256 and each weight row has a CRC-32 (:mod:`nnenc.zoo.integrity`), so that damage to
+own SHA-256 and each weight row has a CRC-32 (:mod:`nnenc.io.seals`), so that damage to
 the files is found, not read. A writer holds the folder's
-:class:`~nnenc.zoo.writer_lock.WriterLock` from before its "finished?" check until it has
+:class:`~nnenc.io.locks.WriterLock` from before its "finished?" check until it has
 finalized or closed, so a second build into the same folder fails at once instead of finalizing
 a part of the shards over the first one's zoo.
 """
@@ -27,7 +27,6 @@ import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,16 +34,13 @@ from tqdm.auto import tqdm
 
 from nnenc.architectures import Architecture
 from nnenc.io.atomic import atomic_directory, atomic_path, write_csv, write_json
+from nnenc.io.decoding import read_table
+from nnenc.io.errors import ZooFormatError
+from nnenc.io.locks import WriterLock
+from nnenc.io.seals import row_checksums, seal
 from nnenc.layout import FlatLayout
 from nnenc.version import package_version
 from nnenc.zoo.columns import REQUIRED_COLUMNS
-from nnenc.zoo.decoding import read_table
-from nnenc.zoo.errors import ZooFormatError
-from nnenc.zoo.integrity import row_checksums, seal
-from nnenc.zoo.writer_lock import WriterLock
-
-if TYPE_CHECKING:  # write_zoo takes a Zoo; Zoo.save calls write_zoo, so no run-time import
-    from nnenc.zoo.zoo import Zoo
 
 FORMAT = "nnenc-zoo"
 FORMAT_VERSION = 1
@@ -77,7 +73,7 @@ class ZooWriter:
 
     The writer holds the folder's lock until :meth:`finalize` or :meth:`close` (use it as a
     context manager); another live writer makes the constructor raise
-    :class:`~nnenc.zoo.writer_lock.FolderBusyError`.
+    :class:`~nnenc.io.locks.FolderBusyError`.
     """
 
     def __init__(
@@ -246,45 +242,3 @@ class ZooWriter:
         (self.path / PLAN).unlink(missing_ok=True)
         self.close()
         return self.path
-
-
-def write_zoo(zoo: Zoo, path: str | Path, overwrite: bool = False) -> Path:
-    """Save ``zoo`` natively: weights converted to PyTorch order, metrics rows renumbered.
-
-    An existing zoo at ``path`` is replaced only with ``overwrite=True``, and then only once the
-    new one is complete. The target's writer lock is held throughout.
-    """
-    path = Path(path)
-    with WriterLock(path):
-        return _write_zoo(zoo, path, overwrite)
-
-
-def _write_zoo(zoo: Zoo, path: Path, overwrite: bool) -> Path:
-    if path.exists() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"{path} exists and is not empty; nothing is overwritten")
-    staging = path.with_name(f".{path.name}.writing")
-    shutil.rmtree(staging, ignore_errors=True)
-    architectures = {
-        a: zoo.architecture_spec(a) or zoo.stores[a].layout.torch_layout()
-        for a in zoo.architectures
-    }
-    with ZooWriter(staging, zoo.name, architectures, zoo.info.get("build")) as writer:
-        for k, start in enumerate(range(0, len(zoo), SHARD_ROWS)):
-            source = zoo.metrics.iloc[start : start + SHARD_ROWS]
-            part = source.reset_index(drop=True)
-            weights = {}
-            for arch in part["architecture"].unique():
-                sel = (part["architecture"] == arch).to_numpy()
-                weights[arch] = zoo.stores[arch].read_torch_order(part["row"].to_numpy()[sel])
-                part.loc[sel, "row"] = np.arange(int(sel.sum()))
-            writer.write_shard(f"{k:06d}", part, weights)
-        writer.finalize()
-    if path.exists():
-        retired = path.with_name(f".{path.name}.old")
-        shutil.rmtree(retired, ignore_errors=True)
-        path.rename(retired)
-        staging.rename(path)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        staging.rename(path)
-    return path

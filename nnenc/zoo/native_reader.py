@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 
 from nnenc.architectures import Architecture
+from nnenc.io.decoding import member_path, read_json, read_table
+from nnenc.io.errors import ZooFormatError
+from nnenc.io.seals import check_seal
 from nnenc.layout import FlatLayout
 from nnenc.zoo.accuracies import as_fractions
 from nnenc.zoo.columns import REQUIRED_COLUMNS
-from nnenc.zoo.decoding import read_json, read_table
-from nnenc.zoo.errors import ZooFormatError
-from nnenc.zoo.integrity import check_seal
 from nnenc.zoo.native import FORMAT, FORMAT_VERSION, MANIFEST, METRICS, PLAN
-from nnenc.zoo.paths import member_path
 from nnenc.zoo.weights_file import open_weights
 from nnenc.zoo.zoo import WeightStore, Zoo
 

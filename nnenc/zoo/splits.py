@@ -2,41 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # splits take a zoo's rows; the Zoo type is not imported at run time
-    from nnenc.zoo.zoo import Zoo
-
-
-class ZooSplits(NamedTuple):
-    train: Zoo
-    val: Zoo
-    test: Zoo
-
-
-def split_by_group(
-    groups: np.ndarray, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0
-) -> list[np.ndarray]:
-    """Row indices per split; all rows of one group (training run) fall in the same split.
-
-    Groups are sorted, shuffled with ``numpy.random.default_rng(seed)`` and cut so that each
-    split gets ``fractions`` of the groups (rounded; the last split takes the rest). Same groups
-    and seed give the same split, whatever the row order.
-    """
-    fractions = tuple(float(f) for f in fractions)
-    if any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
-        raise ValueError(f"split fractions must be non-negative and sum to 1; got {fractions}")
-    unique, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True)
-    order = np.random.default_rng(seed).permutation(len(unique))
-    cuts = np.round(np.cumsum(fractions)[:-1] * len(unique)).astype(int)
-    split_of_group = np.empty(len(unique), dtype=np.int64)
-    for split, members in enumerate(np.split(order, cuts)):
-        split_of_group[members] = split
-    split_of_row = split_of_group[inverse]
-    return [np.flatnonzero(split_of_row == s) for s in range(len(fractions))]
+from nnenc.zoo.zoo import Zoo, ZooSplits
 
 
 def small_cnn_zoo_split(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnenc.zoo.errors import ZooFormatError
+from nnenc.io.errors import ZooFormatError
 
 NPY_MAGIC = b"\x93NUMPY"
 

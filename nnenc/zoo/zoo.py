@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from nnenc.architectures import ACTIVATIONS, Architecture
+from nnenc.io.errors import ZooFormatError
+from nnenc.io.locks import WriterLock
+from nnenc.io.seals import row_checksums
 from nnenc.layout import FlatLayout
 from nnenc.zoo.columns import REQUIRED_COLUMNS
-from nnenc.zoo.errors import ZooFormatError
-from nnenc.zoo.integrity import row_checksums
-from nnenc.zoo.splits import ZooSplits, split_by_group
+from nnenc.zoo.native import SHARD_ROWS, ZooWriter
 from nnenc.zoo.weights_file import advise
 
 if TYPE_CHECKING:  # torch-backed: imported where a network is built, so that reading a zoo's
     # table and statistics does not import torch
-    from nnenc.batch import ParamsBatch
     from nnenc.params import NetworkParams
 
 SCAN_BLOCK_ROWS = 2048
@@ -31,7 +32,7 @@ SCAN_BLOCK_ROWS = 2048
 @dataclass(frozen=True, eq=False)
 class WeightSegment:
     """One 2-D array of flat vectors (often a memmap), in its own layout, with the CRC-32 of
-    each row where the file keeps them (:mod:`nnenc.zoo.integrity`): every row read is checked."""
+    each row where the file keeps them (:mod:`nnenc.io.seals`): every row read is checked."""
 
     array: np.ndarray
     layout: FlatLayout
@@ -150,6 +151,34 @@ class WeightStore:
         return finite
 
 
+class ZooSplits(NamedTuple):
+    train: Zoo
+    val: Zoo
+    test: Zoo
+
+
+def split_by_group(
+    groups: np.ndarray, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0
+) -> list[np.ndarray]:
+    """Row indices per split; all rows of one group (training run) fall in the same split.
+
+    Groups are sorted, shuffled with ``numpy.random.default_rng(seed)`` and cut so that each
+    split gets ``fractions`` of the groups (rounded; the last split takes the rest). Same groups
+    and seed give the same split, whatever the row order.
+    """
+    fractions = tuple(float(f) for f in fractions)
+    if any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
+        raise ValueError(f"split fractions must be non-negative and sum to 1; got {fractions}")
+    unique, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    order = np.random.default_rng(seed).permutation(len(unique))
+    cuts = np.round(np.cumsum(fractions)[:-1] * len(unique)).astype(int)
+    split_of_group = np.empty(len(unique), dtype=np.int64)
+    for split, members in enumerate(np.split(order, cuts)):
+        split_of_group[members] = split
+    split_of_row = split_of_group[inverse]
+    return [np.flatnonzero(split_of_row == s) for s in range(len(fractions))]
+
+
 class Zoo:
     """A collection of networks with one metrics row each.
 
@@ -249,11 +278,6 @@ class Zoo:
         )
         spec = self._specs.get(row["architecture"])
         return network if spec is None else replace(network, spec=spec)
-
-    def batch(self, indices: Sequence[int]) -> ParamsBatch:
-        from nnenc.batch import ParamsBatch
-
-        return ParamsBatch.collate([self.params(int(i)) for i in indices])
 
     def flat(self, indices: Sequence[int] | None = None) -> np.ndarray:
         """Flat vectors in PyTorch order, ``(len(indices), P)``; one architecture only."""
@@ -404,10 +428,45 @@ class Zoo:
         return summary
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
-        """Write this zoo in the native format (see :mod:`nnenc.zoo.native`)."""
-        from nnenc.zoo.native import write_zoo
+        """Write this zoo in the native format (:mod:`nnenc.zoo.native`): weights converted to
+        PyTorch order, metrics rows renumbered.
 
-        return write_zoo(self, path, overwrite=overwrite)
+        An existing zoo at ``path`` is replaced only with ``overwrite=True``, and then only once
+        the new one is complete. The target's writer lock is held throughout.
+        """
+        path = Path(path)
+        with WriterLock(path):
+            if path.exists() and any(path.iterdir()) and not overwrite:
+                raise FileExistsError(f"{path} exists and is not empty; nothing is overwritten")
+            staging = path.with_name(f".{path.name}.writing")
+            shutil.rmtree(staging, ignore_errors=True)
+            self._write_shards(staging)
+            if path.exists():
+                retired = path.with_name(f".{path.name}.old")
+                shutil.rmtree(retired, ignore_errors=True)
+                path.rename(retired)
+                staging.rename(path)
+                shutil.rmtree(retired, ignore_errors=True)
+            else:
+                staging.rename(path)
+            return path
+
+    def _write_shards(self, folder: Path) -> None:
+        architectures = {
+            a: self.architecture_spec(a) or self._stores[a].layout.torch_layout()
+            for a in self.architectures
+        }
+        with ZooWriter(folder, self.name, architectures, self.info.get("build")) as writer:
+            for k, start in enumerate(range(0, len(self), SHARD_ROWS)):
+                part = self._metrics.iloc[start : start + SHARD_ROWS].reset_index(drop=True)
+                weights = {}
+                for arch in part["architecture"].unique():
+                    sel = (part["architecture"] == arch).to_numpy()
+                    rows = part["row"].to_numpy()[sel]
+                    weights[arch] = self._stores[arch].read_torch_order(rows)
+                    part.loc[sel, "row"] = np.arange(int(sel.sum()))
+                writer.write_shard(f"{k:06d}", part, weights)
+            writer.finalize()
 
     def _with_metrics(self, metrics: pd.DataFrame) -> Zoo:
         return Zoo(metrics, self._stores, self._specs, self.name, self.info)

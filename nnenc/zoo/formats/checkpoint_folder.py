@@ -19,11 +19,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from nnenc.io.decoding import member_path, read_table
+from nnenc.io.errors import ZooFormatError
 from nnenc.zoo.assemble import zoo_from_networks
 from nnenc.zoo.checkpoints import load_network
-from nnenc.zoo.decoding import read_table
-from nnenc.zoo.errors import ZooFormatError
-from nnenc.zoo.paths import member_path
 from nnenc.zoo.zoo import Zoo
 
 FILE_COLUMNS = ("file", "path", "checkpoint", "filename")

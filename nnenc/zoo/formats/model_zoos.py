@@ -23,9 +23,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from nnenc.io.errors import ZooFormatError
 from nnenc.zoo.assemble import zoo_from_networks
 from nnenc.zoo.checkpoints import load_network
-from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.zoo import Zoo
 
 RESULT = "result.json"

@@ -22,10 +22,10 @@ from pathlib import Path
 import pandas as pd
 
 from nnenc.architectures import Architecture, find_architecture
+from nnenc.io.decoding import read_table
+from nnenc.io.errors import ZooFormatError
 from nnenc.layout import FlatLayout, LayoutError, TensorSlot, read_layout_csv
 from nnenc.zoo.accuracies import as_fractions
-from nnenc.zoo.decoding import read_table
-from nnenc.zoo.errors import ZooFormatError
 from nnenc.zoo.weights_file import open_weights
 from nnenc.zoo.zoo import WeightStore, Zoo
 

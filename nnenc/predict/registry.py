@@ -1,31 +1,24 @@
 """The registry of predictors: every name a benchmark or ``nnenc train`` can run.
 
 A registered encoder's name gives that encoder plus a head
-(:class:`~nnenc.predictor.PerformancePredictor`). Other predictors register their class with
+(:class:`~nnenc.predict.performance.PerformancePredictor`). Other predictors register their class with
 :func:`register_predictor` (other packages through the ``nnenc.predictors`` entry-point group):
 STATNN's trees (``statnn-trees``) and :class:`LabelNoiseReference` (``label-noise``). Each
-follows :class:`nnenc.prediction.Predictor` and builds itself from a benchmark's settings with a
+follows :class:`nnenc.predict.protocol.Predictor` and builds itself from a benchmark's settings with a
 ``from_settings(config, training, seed, device)`` class method.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
-from typing import ClassVar
 
-import numpy as np
-import pandas as pd
 import torch
 
 from nnenc.budget import effective_budget
 from nnenc.encoders.base import create_encoder, encoder_class, encoder_names
-from nnenc.metrics import kendall_tau, prediction_metrics
-from nnenc.prediction import ROLES, Predictor
-from nnenc.predictor import PerformancePredictor, training_precision, training_settings
+from nnenc.predict.performance import PerformancePredictor, training_precision, training_settings
+from nnenc.predict.protocol import ROLES, Predictor
 from nnenc.registry import Registry
-from nnenc.zoo.zoo import Zoo
 
 PREDICTORS = Registry("predictor", "nnenc.predictors", before_loading=encoder_names)
 """Predictors other than an encoder plus a head. Loading the entry points loads the encoders'
@@ -33,7 +26,7 @@ first: a package's encoders and predictors often share modules."""
 
 
 def register_predictor(cls: type) -> type:
-    """Class decorator: make ``cls`` (a :class:`~nnenc.prediction.Predictor` with a ``name``,
+    """Class decorator: make ``cls`` (a :class:`~nnenc.predict.protocol.Predictor` with a ``name``,
     a ``role`` and ``from_settings``) creatable by :func:`create_predictor`."""
     if not getattr(cls, "name", ""):
         raise ValueError(f"{cls.__name__} has no name")
@@ -57,7 +50,7 @@ def _check_name(name: str) -> type | None:
 
 
 def predictor_role(name: str) -> str:
-    """``predictor`` or ``reference`` (see :data:`nnenc.prediction.ROLES`)."""
+    """``predictor`` or ``reference`` (see :data:`nnenc.predict.protocol.ROLES`)."""
     cls = _check_name(name)
     return PerformancePredictor.role if cls is None else cls.role
 
@@ -88,7 +81,7 @@ def create_predictor(
     device: str = "cpu",
 ) -> Predictor:
     """The predictor called ``name`` with ``config`` (an encoder's options, or the predictor's
-    own) and ``training`` (:data:`~nnenc.predictor.TRAINING_DEFAULTS` keys)."""
+    own) and ``training`` (:data:`~nnenc.predict.performance.TRAINING_DEFAULTS` keys)."""
     cls = _check_name(name)
     config, training = dict(config or {}), dict(training or {})
     if cls is not None:
@@ -104,55 +97,3 @@ def load_predictor(name: str, path: str | Path, device: str = "cpu") -> Predicto
     if not cls.saveable:
         raise ValueError(f"{name} predictors are not saved; fit one again")
     return cls.load(path, device=device)
-
-
-@register_predictor
-class LabelNoiseReference:
-    """How well the accuracy on one half of each network's test set ranks the networks by the
-    other half's: the Kendall tau no predictor can be expected to beat on that test set.
-
-    Scored against ``test_accuracy_half1``; its "prediction" is ``test_accuracy_half2``. It
-    reads a zoo's metrics table, not weights, so it takes only zoos.
-    """
-
-    name = "label-noise"
-    role: ClassVar[str] = "reference"
-    saveable: ClassVar[bool] = False
-    search_space: ClassVar[dict] = {}
-    target = "test_accuracy_half1"
-    precision = ""
-    other_half = "test_accuracy_half2"
-
-    @classmethod
-    def from_settings(cls, config: dict, training: dict, seed: int = 0, device: str = "cpu"):
-        if config:
-            raise ValueError(f"label-noise has no options; got {sorted(config)}")
-        return cls()
-
-    def _half(self, zoo, column: str) -> np.ndarray:
-        if not isinstance(zoo, Zoo):
-            raise TypeError("the label-noise reference reads a zoo's metrics, not weights")
-        if column not in zoo.metrics.columns:
-            raise KeyError(
-                f"zoo {zoo.name!r} has no {column!r}: the label-noise reference needs the "
-                "half-test-set accuracies that nnenc zoo build records"
-            )
-        return zoo.metrics[column].to_numpy(float)
-
-    def fit(self, train: Zoo, val: Zoo, progress: bool = True) -> pd.DataFrame:
-        started = time.perf_counter()
-        tau = kendall_tau(self._half(val, self.target), self._half(val, self.other_half))
-        seconds = time.perf_counter() - started
-        return pd.DataFrame([{"epoch": 0, "val_kendall_tau": tau, "seconds": seconds}])
-
-    def predict(self, source) -> np.ndarray:
-        return self._half(source, self.other_half)
-
-    def evaluate(self, zoo: Zoo) -> dict[str, float]:
-        return prediction_metrics(self._half(zoo, self.target), self.predict(zoo))
-
-    def save(self, path: str | Path) -> Path:
-        raise NotImplementedError("the label-noise reference has nothing to save")
-
-    def __repr__(self) -> str:
-        return json.dumps({"predictor": self.name})

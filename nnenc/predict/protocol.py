@@ -1,10 +1,10 @@
 """The ``Predictor`` protocol: what anything that predicts a network's metric from its weights
 offers, so the command line and the benchmark use every predictor the same way.
 
-nnenc's predictors: an encoder plus a head (:class:`~nnenc.predictor.PerformancePredictor`),
+nnenc's predictors: an encoder plus a head (:class:`~nnenc.predict.performance.PerformancePredictor`),
 STATNN's gradient-boosted trees (``baselines.statnn.StatnnTrees``) and the label-noise reference
-(:class:`~nnenc.predictors.LabelNoiseReference`). They are found by name through
-:mod:`nnenc.predictors`. This module imports neither torch nor the predictors.
+(:class:`~nnenc.predict.references.LabelNoiseReference`). They are found by name through
+:mod:`nnenc.predict.registry`. This module imports neither torch nor the predictors.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnenc.zoo.errors import ZooFormatError
+from nnenc.io.errors import FileFormatError, ZooFormatError
 
 SEAL = "sha256"
 """The key of a sealed JSON document's own checksum."""
@@ -39,20 +39,22 @@ def seal(document: dict) -> dict:
     return {**document, SEAL: _digest(document)}
 
 
-def check_seal(document: dict, source: str | Path) -> dict:
+def check_seal(
+    document: dict, source: str | Path, error: type[FileFormatError] = ZooFormatError
+) -> dict:
     """``document`` if its seal holds; else refused. Every file nnenc seals (a native zoo's
     manifest, a saved predictor's config) has carried its seal since their first format
     version, so a document without one was edited by hand or damaged, and is refused too:
     deleting the seal must not turn the check off."""
     if SEAL not in document:
-        raise ZooFormatError(
+        raise error(
             source,
             f"has no {SEAL!r} checksum, which nnenc writes into every file of this kind: it was "
             "edited or damaged after nnenc wrote it; re-copy it from the original (or write it "
             "again with nnenc)",
         )
     if document[SEAL] != _digest(document):
-        raise ZooFormatError(
+        raise error(
             source,
             "damaged: its content does not match its checksum (a changed or corrupted copy); "
             "re-copy it from the original",

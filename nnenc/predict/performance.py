@@ -35,6 +35,9 @@ from nnenc.applicability import TrainingDomain
 from nnenc.budget import SCHEDULE_DEFAULTS, best_epoch, check_budget, ended_improving
 from nnenc.encoders.base import EncoderInputError, create_encoder, encoder_class
 from nnenc.io.atomic import atomic_path, write_json
+from nnenc.io.decoding import read_json
+from nnenc.io.errors import PredictorFileError
+from nnenc.io.seals import check_seal, file_sha256, seal
 from nnenc.metrics import (
     kendall_tau,
     prediction_metrics,
@@ -45,9 +48,6 @@ from nnenc.params import NetworkParams
 from nnenc.precision import autocast, check_precision, resolve_precision
 from nnenc.symmetry import permute_hidden_neurons
 from nnenc.version import package_version
-from nnenc.zoo.decoding import read_json
-from nnenc.zoo.errors import ZooFormatError
-from nnenc.zoo.integrity import check_seal, file_sha256, seal
 from nnenc.zoo.zoo import Zoo
 
 CONFIG = "config.json"
@@ -516,35 +516,37 @@ class PerformancePredictor(nn.Module, HubMixin):
             raise FileNotFoundError(
                 f"{path}: expected {CONFIG} and {WEIGHTS} (from predictor.save)"
             )
-        config = read_json(path / CONFIG, "predictor config")
+        config = read_json(path / CONFIG, "predictor config", PredictorFileError)
         if not isinstance(config, dict):
-            raise ZooFormatError(path / CONFIG, "not a predictor config (not a JSON object)")
-        check_seal(config, path / CONFIG)
+            raise PredictorFileError(path / CONFIG, "not a predictor config (not a JSON object)")
+        check_seal(config, path / CONFIG, PredictorFileError)
         if config.get("format") != "nnenc-predictor" or config.get("format_version", 99) > 1:
             raise ValueError(f"{path / CONFIG}: not a predictor this nnenc can read")
         missing = [k for k in ("weights_sha256", "provenance") if k not in config]
         if missing:
-            raise ZooFormatError(
+            raise PredictorFileError(
                 path / CONFIG,
                 f"missing {missing}, which predictor.save writes: the config was edited; "
                 "re-copy the folder or save the predictor again",
             )
         if config["weights_sha256"] != file_sha256(path / WEIGHTS):
-            raise ZooFormatError(
+            raise PredictorFileError(
                 path / WEIGHTS,
                 f"does not match the checksum its {CONFIG} records: the weights are damaged or "
                 "from another predictor; re-copy the folder",
             )
         missing = [k for k in ("encoder", "encoder_config", "training") if k not in config]
         if missing:
-            raise ZooFormatError(path / CONFIG, f"missing {missing}: not a complete predictor")
+            raise PredictorFileError(path / CONFIG, f"missing {missing}: not a complete predictor")
         # predictors saved before the precision setting trained in fp32
         training = {"precision": "fp32", **config["training"], "device": device}
         predictor = cls(config["encoder"], config["encoder_config"], **training)
         try:
             predictor.load_state_dict(load_file(path / WEIGHTS, device=device))
         except (SafetensorError, RuntimeError, OSError) as err:
-            raise ZooFormatError(path / WEIGHTS, f"not this predictor's weights ({err})") from err
+            raise PredictorFileError(
+                path / WEIGHTS, f"not this predictor's weights ({err})"
+            ) from err
         predictor.history = pd.DataFrame(config.get("history", []))
         predictor.provenance = config["provenance"]
         return predictor.to(device).eval()
