@@ -45,7 +45,8 @@ The probing encoders, 16 probes and a 2-layer MLP 64 wide (``python
 benchmarks/learning_thresholds.py --predictors probe probegen --threads 1``, 2026-12-07, a 2-core
 AMD EPYC with AVX2 and no bf16 while a benchmark shared it; build seeds 0-2 x training seeds
 0-4): single trainings reached validation tau 0.569-0.696 (probe) and 0.525-0.738 (probegen),
-test tau 0.362-0.644 and 0.408-0.688: the common thresholds sit well below their lowest.
+test tau 0.362-0.644 and 0.408-0.688: the common thresholds sit well below their lowest single
+training, so each trains once (:data:`SEEDS_OF`), to keep ``make test`` inside the CI's minutes.
 """
 
 import statistics
@@ -76,6 +77,8 @@ it natively, a different computation)."""
 
 
 SEEDS = (0, 1, 2)
+SEEDS_OF = {"probe": (0,), "probegen": (0,)}
+"""Encoders whose every single training cleared the thresholds by a wide margin (above)."""
 VAL_TAU = 0.3
 VAL_TAU_OF = {"nfn-np": 0.12, "nfn-hnp": 0.04, "deepsets": 0.15}
 TEST_TAU = 0.2
@@ -87,11 +90,13 @@ def training_of(name: str) -> dict:
     return {**TRAINING, **SHORT.get(name, ({}, {}))[1]}
 
 
-def _check_learned(make_predictor, splits, val_tau: float = VAL_TAU, test_tau: float = TEST_TAU):
+def _check_learned(
+    make_predictor, splits, val_tau: float = VAL_TAU, test_tau: float = TEST_TAU, seeds=SEEDS
+):
     """Train one predictor per seed; the medians of best validation and test tau must clear
     the thresholds."""
     val, test = [], []
-    for seed in SEEDS:
+    for seed in seeds:
         predictor = make_predictor(seed)
         history = predictor.fit(splits.train, splits.val, progress=False)
         val.append(float(history["val_kendall_tau"].max()))
@@ -108,6 +113,7 @@ def test_encoder_learns_on_a_real_zoo(name, trained_zoo_splits):
         trained_zoo_splits,
         VAL_TAU_OF.get(name, VAL_TAU),
         TEST_TAU_OF.get(name, TEST_TAU),
+        SEEDS_OF.get(name, SEEDS),
     )
 
 
