@@ -328,15 +328,14 @@ class ProbeEncoder(WeightEncoder):
 
     def _featurize(self, params: NetworkParams) -> ProbedNetwork:
         feature = probed_network(params)
-        self._check_fits(feature, params)
+        if self.input_shape is not None:
+            self._check_fits(feature)
         return feature
 
-    def _check_fits(self, feature: ProbedNetwork, params: NetworkParams) -> None:
-        if self.input_shape is None:
-            return
+    def _check_fits(self, feature: ProbedNetwork) -> None:
         if feature.input_shape != self.input_shape or feature.outputs != self.outputs:
             raise EncoderInputError(
-                f"network ({params.architecture}) takes inputs {list(feature.input_shape)} and "
+                f"network ({feature.spec.name}) takes inputs {list(feature.input_shape)} and "
                 f"gives {feature.outputs} outputs; this {self.name} probes inputs "
                 f"{list(self.input_shape)} with {self.outputs} outputs: one predictor reads "
                 "networks of one input shape and one output width"
@@ -362,13 +361,8 @@ class ProbeEncoder(WeightEncoder):
                 f"this {self.name} does not know its input shape yet: give input_shape= and "
                 "outputs=, or fit it on a zoo"
             )
-        for f in features:
-            if f.input_shape != self.input_shape or f.outputs != self.outputs:
-                raise EncoderInputError(
-                    f"a network takes inputs {list(f.input_shape)} with {f.outputs} outputs; "
-                    f"this {self.name} probes inputs {list(self.input_shape)} with "
-                    f"{self.outputs} outputs"
-                )
+        for feature in features:
+            self._check_fits(feature)
         return ProbeBatch.of(features)
 
     def batch_to(self, batch: ProbeBatch, device: torch.device | str) -> ProbeBatch:
