@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from conftest import TRAINED_ZOO
+from fixture_zoos import TRAINED_ZOO
 from test_learning import SHORT, training_of
 
 from analysis.speed import record

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+from fixture_zoos import TINY, TINY_BENCH, TRAINED, TRAINED_ZOO
 
 from nnenc.zoo.synthetic import write_checkpoint_folder, write_model_zoos, write_small_cnn_zoo
 
@@ -66,63 +68,18 @@ def folder_digest(path: Path) -> dict[str, str]:
     }
 
 
-TRAINED_ZOO = {
-    "dataset": "digits",
-    "architecture": "cnn-small",
-    "runs": 64,
-    "epochs": 6,
-    "checkpoints": (0, 1, 2, 4, 6),
-    "chunk_size": 16,
-    "resolution": 16,
-    "precision": "fp32",
-}
-"""A real zoo the learning tests share: 64 cnn-small runs trained on digits (16 x 16 pixels for
-speed), 5 checkpoints each, 320 networks; built once per test session (~10 s on 2 cores). In
-fp32, which every CPU runs natively: a bf16 build would differ between CPUs with and without
-native bf16 (emulated bf16 rounds differently)."""
-
-
 @pytest.fixture(scope="session")
 def trained_zoo_splits(tmp_path_factory):
     """The :data:`TRAINED_ZOO` split 50/25/25 by run."""
     from nnenc import load_zoo
     from nnenc.builder.build import BuildConfig, build_zoo
 
-    path = tmp_path_factory.mktemp("trained") / "digits-cnn-small"
-    build_zoo(BuildConfig(**TRAINED_ZOO), path, workers=2, progress=False)
+    path = tmp_path_factory.mktemp("trained") / TRAINED.name
+    if TRAINED.is_dir():
+        shutil.copytree(TRAINED, path)
+    else:
+        build_zoo(BuildConfig(**TRAINED_ZOO), path, workers=2, progress=False)
     return load_zoo(path).split((0.5, 0.25, 0.25), seed=0)
-
-
-TINY_BENCH = {
-    "name": "tiny",
-    "seeds": [0, 1],
-    "split": [0.25, 0.25, 0.5],  # 30 test runs: the fewest a preset may have
-    "protocol": "final",
-    "build": {"epochs": 1, "checkpoints": [0, 1], "resolution": 16, "chunk_size": 30},
-    "zoos": {
-        "digits": {"dataset": "digits", "architecture": "cnn-small", "runs": 60},
-        "shapes": {"dataset": "shapes", "architecture": "cnn-small", "runs": 60},
-        "digits-dense": {"dataset": "digits", "architecture": "cnn-dense", "runs": 60},
-    },
-    "training": {"epochs": 1, "batch_size": 8},
-    "tuning": {"zoo": "digits", "trials": 2, "seed": 0},
-    "encoders": {
-        "sne": {"config": {"chunk_size": 8, "hidden": 8, "heads": 2, "out_dim": 8}},
-        "mlp": {},
-        "statnn-trees": {},
-    },
-    "experiments": {
-        "cross-dataset": {"zoos": ["digits", "shapes"]},
-        "cross-arch": {"zoos": ["digits", "digits-dense"]},
-        "ablate": {
-            "zoo": "digits",
-            "encoder": "sne",
-            # pooling=mean is the base configuration again: trained once, reported twice
-            "factors": {"chunk_size": [8, 16], "pooling": ["mean"]},
-        },
-    },
-}
-"""A benchmark configuration small enough for tests (numbers meaningless, mechanics real)."""
 
 
 @pytest.fixture(scope="session")
@@ -133,6 +90,8 @@ def tiny_bench(tmp_path_factory):
     from analysis.runner import run_benchmark
 
     root = tmp_path_factory.mktemp("bench")
+    if TINY.is_dir():  # the kept zoos, copied: tests may add to the zoo root
+        shutil.copytree(TINY, root, dirs_exist_ok=True)
     config = BenchConfig.from_dict(TINY_BENCH)
     out = root / "results"
     experiments = ["cross-dataset", "cross-arch", "ablate"]

@@ -39,7 +39,9 @@ def two_architectures(tmp_path_factory):
     config = BuildConfig("digits", "mixed", runs=8, epochs=1, resolution=16, chunk_size=4,
                          precision="fp32",
                          architecture_space=ArchitectureSpace.from_dict(SPACE))  # fmt: skip
-    zoo = load_zoo(build_zoo(config, tmp_path_factory.mktemp("probe") / "zoo", progress=False))
+    zoo = load_zoo(
+        build_zoo(config, tmp_path_factory.mktemp("probe") / "zoo", workers=1, progress=False)
+    )
     assert len(zoo.architectures) == 2
     return zoo
 

@@ -10,13 +10,13 @@ from nnenc.encoders.chunks import pad_chunk
 from nnenc.encoders.set_layers import SetEncoder
 
 
-def _network(arch: str = "cnn-small", seed: int = 0) -> NetworkParams:
+def _network(arch: str = "cnn-small", seed: int = 0, mlp_input: int = 14) -> NetworkParams:
     """A freshly initialised network; the MLP on 14 x 14 inputs (its layers as at 28 x 28, a
     third of the weights: the equivalence tests below encode it many times)."""
     torch.manual_seed(seed)
     spec = get_architecture(arch)
     if spec.family == "mlp":
-        spec = replace(spec, input_size=14)
+        spec = replace(spec, input_size=mlp_input)
     return NetworkParams.from_module(spec.build())
 
 
@@ -69,7 +69,8 @@ def test_processing_chunks_in_small_groups_gives_the_same_encoding(layer_config,
     small = _sne(chunk_size=16, max_group_elements=16 * 48 * 3, **layer_config)
     small.load_state_dict(big.state_dict())
     assert small.chunk_group == 3
-    networks = [_network("cnn-small", 0), _network("mlp", 1)]
+    # the MLP on 7 x 7 inputs: its first layer still streams hundreds of chunks, in groups of 3
+    networks = [_network("cnn-small", 0), _network("mlp", 1, mlp_input=7)]
     batch = small.collate([small.featurize(n) for n in networks])
     expected = big.encode(networks)
     # encode() streams each network from its weights; forward() streams the batch's layers
