@@ -262,6 +262,65 @@ def _readable(frame: pd.DataFrame, pairs: list, encoder: str) -> bool:
     return all(p in mine.index and mine.loc[[p], METRIC].notna().all() for p in pairs)
 
 
+class _Cells:
+    """A table's estimates and interval ends, filled a cell at a time."""
+
+    def __init__(self, index: list[str], columns: list[str]):
+        self.estimate = pd.DataFrame(index=index, columns=columns, dtype=float)
+        self.low, self.high = self.estimate.copy(), self.estimate.copy()
+
+    def put(self, row: str, column: str, interval) -> None:
+        self.estimate.loc[row, column] = interval.estimate
+        self.low.loc[row, column] = interval.low
+        self.high.loc[row, column] = interval.high
+
+
+def _task_scorers(
+    frame: pd.DataFrame, pairs: list, encoders: list[str], shown: list[str]
+) -> tuple[list, list[str], list[str], list]:
+    """Of one task: (the pairs it is scored on, who is scored, who is absent, the pairs left
+    out because some encoder has not reached them yet)."""
+    wanted = set(pairs)
+    on_pairs = [p in wanted for p in zip(frame["source"], frame["target"], strict=True)]
+    ran = frame[~references(frame) & np.array(on_pairs, dtype=bool)]
+    absent = [e for e in encoders if e not in set(ran["encoder"])]
+    ran = ran[ran["encoder"].isin(ran.loc[ran[METRIC].notna(), "encoder"])]  # not all n/a
+    ran_pairs = {  # (a groupby-apply of sets unpacks them when one encoder ran)
+        name: set(zip(f["source"], f["target"], strict=True)) for name, f in ran.groupby("encoder")
+    }
+    left_out = [p for p in pairs if not all(p in done for done in ran_pairs.values())]
+    waiting = []
+    if left_out and len(left_out) < len(pairs):
+        waiting = left_out
+        pairs = [p for p in pairs if p not in left_out]
+    elif left_out:  # no pair every encoder has reached: those that have not wait
+        absent += [e for e, done in ran_pairs.items() if not set(pairs) <= done]
+    scorers = [e for e in encoders if e not in absent and _readable(frame, pairs, e)]
+    # a reference is scored where it has rows on every target (else it would leave out, for
+    # every encoder, the pairs it has not reached yet)
+    targets = {t for _, t in pairs}
+    reached = frame[references(frame)].groupby("encoder")["target"].agg(set)
+    for name in shown:
+        if name in reached and targets <= reached[name]:
+            scorers.append(name)
+        else:
+            absent.append(name)
+    return pairs, scorers, absent, waiting
+
+
+PAIRED = "paired bootstrap over the test splits' training runs"
+
+
+def _absent_differences(absent: dict, encoder: str, others: list[str]) -> dict:
+    """Per task, the differences that are not shown: all of them where ``encoder`` is absent,
+    else those with an absent encoder."""
+    return {
+        t: gone
+        for t, names in absent.items()
+        if (gone := others if encoder in names else [o for o in others if o in names])
+    }
+
+
 def comparison_tables(
     rows: pd.DataFrame, results: str | Path, encoder: str = "sne", seed: int = 0
 ) -> tuple[Table, Table]:
@@ -272,40 +331,15 @@ def comparison_tables(
     frames = [frame for frame, _ in columns.values()]
     encoders = sorted({e for f in frames for e in f.loc[~references(f), "encoder"]})
     shown = sorted({e for f in frames for e in f.loc[references(f), "encoder"]})
-    names = [*encoders, *shown]
-    estimate = pd.DataFrame(index=names, columns=list(columns), dtype=float)
-    low, high = estimate.copy(), estimate.copy()
+    scores = _Cells([*encoders, *shown], list(columns))
     others = [e for e in encoders if e != encoder]
-    gap = pd.DataFrame(index=others, columns=list(columns), dtype=float)
-    gap_low, gap_high = gap.copy(), gap.copy()
+    gaps = _Cells(others, list(columns))
     detectable, incomplete, pending, absent = {}, {}, {}, {}
     all_seeds = rows["seed"].nunique()
-    for task, (frame, pairs) in columns.items():
-        wanted = set(pairs)
-        on_pairs = [p in wanted for p in zip(frame["source"], frame["target"], strict=True)]
-        ran = frame[~references(frame) & np.array(on_pairs, dtype=bool)]
-        absent[task] = [e for e in encoders if e not in set(ran["encoder"])]
-        ran = ran[ran["encoder"].isin(ran.loc[ran[METRIC].notna(), "encoder"])]  # not all n/a
-        ran_pairs = {  # (a groupby-apply of sets unpacks them when one encoder ran)
-            name: set(zip(f["source"], f["target"], strict=True))
-            for name, f in ran.groupby("encoder")
-        }
-        left_out = [p for p in pairs if not all(p in done for done in ran_pairs.values())]
-        if left_out and len(left_out) < len(pairs):
-            pending[task] = left_out
-            pairs = [p for p in pairs if p not in left_out]
-        elif left_out:  # no pair every encoder has reached: those that have not wait
-            absent[task] += [e for e, done in ran_pairs.items() if not set(pairs) <= done]
-        scorers = [e for e in encoders if e not in absent[task] and _readable(frame, pairs, e)]
-        # a reference is scored where it has rows on every target (else it would leave out,
-        # for every encoder, the pairs it has not reached yet)
-        targets = {t for _, t in pairs}
-        reached = frame[references(frame)].groupby("encoder")["target"].agg(set)
-        for name in shown:
-            if name in reached and targets <= reached[name]:
-                scorers.append(name)
-            else:
-                absent[task].append(name)
+    for task, (frame, task_pairs) in columns.items():
+        pairs, scorers, absent[task], waiting = _task_scorers(frame, task_pairs, encoders, shown)
+        if waiting:
+            pending[task] = waiting
         differences = [(encoder, o) for o in others if encoder in scorers and o in scorers]
         groups, seeds = _groups(frame, pairs, results, scorers)
         if not groups:
@@ -314,52 +348,33 @@ def comparison_tables(
             incomplete[task] = seeds
         found = task_intervals(groups, scorers, differences, seed=seed)
         for name in scorers:
-            i = found[name]
-            estimate.loc[name, task], low.loc[name, task], high.loc[name, task] = (
-                i.estimate,
-                i.low,
-                i.high,
-            )
+            scores.put(name, task, found[name])
         for pair in differences:
-            i = found[pair]
-            other = pair[1]
-            gap.loc[other, task], gap_low.loc[other, task], gap_high.loc[other, task] = (
-                i.estimate,
-                i.low,
-                i.high,
-            )
+            gaps.put(pair[1], task, found[pair])
         if differences:
             detectable[task] = detectable_difference(found)
     seeds = f"{all_seeds} seeds" if not incomplete else "the seeds in the note"
-    about = (
-        f"mean over {seeds} (and a task's zoo pairs); [95% interval]: paired "
-        "bootstrap over the test splits' training runs"
-    )
+    about = f"mean over {seeds} (and a task's zoo pairs); [95% interval]: {PAIRED}"
+    notes = {"incomplete": incomplete, "pending": pending}
     summary = Table(
         f"Kendall tau on the test split, {about}",
-        estimate,
-        low,
-        high,
+        scores.estimate,
+        scores.low,
+        scores.high,
         tuple(shown),
-        incomplete=incomplete,
-        pending=pending,
         absent={t: names for t, names in absent.items() if names},
+        **notes,
     )
     difference = Table(
         f"{encoder} minus each encoder, Kendall tau, {about}; * the interval excludes 0",
-        gap,
-        gap_low,
-        gap_high,
+        gaps.estimate,
+        gaps.low,
+        gaps.high,
         (),
         signed=True,
         detectable=detectable,
-        incomplete=incomplete,
-        pending=pending,
-        absent={
-            t: gone
-            for t, names in absent.items()
-            if (gone := others if encoder in names else [o for o in others if o in names])
-        },
+        absent=_absent_differences(absent, encoder, others),
+        **notes,
     )
     return summary, difference
 

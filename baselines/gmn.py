@@ -1,4 +1,4 @@
-"""``gmn``: a graph metanetwork on the neural-graph view (:mod:`nnenc.graph`).
+"""``gmn``: a graph metanetwork on the neural-graph view (:mod:`nnenc.views.graph`).
 
 Nodes are embedded from their features (bias, norm scale/shift), their layer index and their type
 (input, hidden, output); edges from their kernel values and layer index. ``depth`` GINE
@@ -22,8 +22,8 @@ from torch_geometric.nn import GINEConv, global_max_pool, global_mean_pool
 
 from nnenc.encoders import EncoderInputError, WeightEncoder, register_encoder
 from nnenc.encoders.inputs import sinusoidal, value_features, value_scale
-from nnenc.graph import NODE_FEATURES, neural_graph
 from nnenc.params import NetworkParams
+from nnenc.views.graph import NODE_FEATURES, neural_graph
 
 
 @register_encoder

@@ -1,7 +1,7 @@
 """``ng-pna``: the neural-graph network as published (Kofinas et al. 2024, "Graph Neural Networks
 for Learning Equivariant Representations of Neural Networks"), for predicting accuracy.
 
-On the neural graph (:mod:`nnenc.graph`: a node per neuron, an edge per weight), as the paper's
+On the neural graph (:mod:`nnenc.views.graph`: a node per neuron, an edge per weight), as the paper's
 CNN-generalization model is set up:
 
 - biases (with norm scales and shifts) are node features; each weight, or a convolution's
@@ -31,8 +31,8 @@ from torch_geometric.utils import degree
 
 from nnenc.encoders import EncoderInputError, WeightEncoder, register_encoder
 from nnenc.encoders.inputs import value_features, value_scale
-from nnenc.graph import INPUT, NODE_FEATURES, OUTPUT, neural_graph
 from nnenc.params import NetworkParams
+from nnenc.views.graph import INPUT, NODE_FEATURES, OUTPUT, neural_graph
 
 AGGREGATORS = ("mean", "min", "max", "std")
 SCALERS = ("identity", "amplification")

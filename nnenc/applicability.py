@@ -6,7 +6,7 @@ confident 0.33, and a network whose every weight was 100 a confident 0.998. The
 domain when either
 
 - its layer shapes match none of the training networks' (an architecture never seen), or
-- one of its :data:`WEIGHT_STATISTICS` (computed over all its parameters) lies outside the
+- one of its :data:`DOMAIN_STATISTICS` (computed over all its parameters) lies outside the
   training networks' range, widened on each side by :data:`MARGIN` of the range's width.
 
 This is a screen for the obvious, not a guarantee: a network inside every range can still be
@@ -22,21 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnenc.params import NetworkParams
+from nnenc.views.statistics import DOMAIN_STATISTICS, domain_statistics
 
-WEIGHT_STATISTICS = ("mean", "log10_std", "log10_max_abs")
 MARGIN = 0.1
-
-
-def weight_statistics(network: NetworkParams) -> np.ndarray:
-    """:data:`WEIGHT_STATISTICS` of all of ``network``'s parameters together."""
-    values = network.to_flat().double().numpy()
-    return np.array(
-        [
-            values.mean(),
-            np.log10(values.std() + 1e-12),
-            np.log10(np.abs(values).max() + 1e-12),
-        ]
-    )
 
 
 def shape_signature(network: NetworkParams) -> str:
@@ -54,7 +42,7 @@ class TrainingDomain:
 
     @classmethod
     def of(cls, networks: Sequence[NetworkParams]) -> TrainingDomain:
-        stats = np.stack([weight_statistics(n) for n in networks])
+        stats = np.stack([domain_statistics(n) for n in networks])
         return cls(
             tuple(sorted({shape_signature(n) for n in networks})),
             tuple(float(v) for v in stats.min(axis=0)),
@@ -64,7 +52,7 @@ class TrainingDomain:
     def to_dict(self) -> dict:
         return {
             "signatures": list(self.signatures),
-            "statistics": list(WEIGHT_STATISTICS),
+            "statistics": list(DOMAIN_STATISTICS),
             "low": list(self.low),
             "high": list(self.high),
             "margin": MARGIN,
@@ -79,13 +67,13 @@ class TrainingDomain:
         if shape_signature(network) not in self.signatures:
             shapes = [tuple(la.weight.shape) for la in network.layers]
             return f"an architecture never seen in training (layer weights {shapes})"
-        stats = weight_statistics(network)
+        stats = domain_statistics(network)
         low, high = np.array(self.low), np.array(self.high)
         pad = MARGIN * (high - low)
         reasons = [
             f"{name} {value:.3g} outside the training range [{lo:.3g}, {hi:.3g}]"
             for name, value, lo, hi, margin in zip(
-                WEIGHT_STATISTICS, stats, low, high, pad, strict=True
+                DOMAIN_STATISTICS, stats, low, high, pad, strict=True
             )
             if not lo - margin <= value <= hi + margin
         ]

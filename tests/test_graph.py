@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from nnenc import NetworkParams, get_architecture
-from nnenc.graph import INPUT, OUTPUT, graph_to_networkx, neural_graph
+from nnenc.views.graph import INPUT, OUTPUT, graph_to_networkx, neural_graph
 
 
 def _network(arch: str, seed: int = 0) -> NetworkParams:

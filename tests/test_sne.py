@@ -6,8 +6,8 @@ from sne_reference import reference_forward
 
 from nnenc import NetworkParams, get_architecture
 from nnenc.encoders import create_encoder, work
-from nnenc.encoders.chunks import pad_chunk
 from nnenc.encoders.set_layers import SetEncoder
+from nnenc.views.chunks import pad_chunk
 
 
 def _network(arch: str = "cnn-small", seed: int = 0, mlp_input: int = 14) -> NetworkParams:

@@ -5,13 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.statnn import (
-    StatnnTrees,
-    feature_names,
-    layer_slots,
-    weight_statistics,
-)
+from baselines.statnn import StatnnTrees
 from nnenc import NetworkParams, get_architecture
+from nnenc.views.statistics import feature_names, layer_slots, weight_statistics
 
 
 def _network(arch: str, seed: int = 0) -> NetworkParams:

@@ -20,10 +20,7 @@ from torch import nn
 
 from nnenc.params import NetworkParams
 from nnenc.registry import Registry
-
-
-class EncoderInputError(ValueError):
-    """A network (or batch) an encoder cannot read; the message says which and why."""
+from nnenc.views import EncoderInputError
 
 
 class WeightEncoder(nn.Module):
@@ -39,6 +36,11 @@ class WeightEncoder(nn.Module):
     ``architecture`` name and the ``shapes`` that fix its layout) and ``out_dim``, and store each constructor argument as an attribute of the same name:
     :attr:`config` is read from them (as scikit-learn's ``get_params``), so the encoder can be
     rebuilt by :func:`create_encoder`.
+
+    Shapes:
+        input: the batch :meth:`collate` makes of ``B`` networks' features (each encoder's own
+        keys, documented on its ``_collate``)
+        output: ``(B, out_dim)``
     """
 
     name: ClassVar[str] = ""

@@ -41,6 +41,10 @@ class ValueEmbedding(nn.Module):
 
     ``scale`` is a buffer set by :meth:`fit` on the training values, so it is saved with the
     weights.
+
+    Shapes:
+        input: ``(*)`` float
+        output: ``(*, dim)``
     """
 
     def __init__(self, dim: int, log: bool = True):
@@ -72,7 +76,12 @@ def sinusoidal(positions: torch.Tensor, dim: int) -> torch.Tensor:
 class FeatureScaler(nn.Module):
     """Fixed-length feature vectors ``(B, n)`` -> ``(B, 2n)``: each feature standardised by the
     training set's mean and std, beside its log-magnitude (features such as variances
-    span orders of magnitude). Mean and std are buffers set by :meth:`fit`."""
+    span orders of magnitude). Mean and std are buffers set by :meth:`fit`.
+
+    Shapes:
+        input: ``(B, n_features)``
+        output: ``(B, 2 * n_features)``
+    """
 
     def __init__(self, n_features: int):
         super().__init__()

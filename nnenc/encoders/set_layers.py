@@ -90,6 +90,11 @@ class MAB(nn.Module):
     The attention's parameters live in an :class:`torch.nn.MultiheadAttention` (its names in
     saved weights); the attention itself runs through :func:`multihead_attention`, with the
     ``1/sqrt(head_dim)`` scale folded into the query projection.
+
+    Shapes:
+        input: ``x`` ``(N, q, d)``, ``y`` ``(N, n, d)``, mask ``(N, n)`` bool (True: a real
+        element) or ``None``
+        output: ``(N, q, d)``
     """
 
     def __init__(self, dim: int, heads: int):
@@ -137,7 +142,12 @@ class MAB(nn.Module):
 
 class SetBlock(nn.Module):
     """A set-to-set block whose last step is an :class:`MAB` (:attr:`last`):
-    ``forward = H + last.output(hidden)`` from :meth:`parts`."""
+    ``forward = H + last.output(hidden)`` from :meth:`parts`.
+
+    Shapes:
+        input: ``(N, n, d)``, mask ``(N, n)`` bool or ``None``
+        output: ``(N, n, d)``
+    """
 
     last: MAB
 
@@ -193,7 +203,12 @@ class ISAB(SetBlock):
 
 class SetPool(nn.Module):
     """Set-to-vector: ``(N, n, d)`` + mask (``None``: no padding) -> ``(N, d)`` by ``pma``,
-    ``mean``, ``max`` or ``sum``."""
+    ``mean``, ``max`` or ``sum``.
+
+    Shapes:
+        input: ``(N, n, d)``, mask ``(N, n)`` bool (True: a real element) or ``None``
+        output: ``(N, d)``
+    """
 
     KINDS = ("pma", "mean", "max", "sum")
 
@@ -253,7 +268,12 @@ def attend_over_groups(mab: MAB, queries: torch.Tensor, groups: Iterable[torch.T
 
 
 class SetEncoder(nn.Module):
-    """``depth`` set-to-set blocks (``sab``, ``isab`` or ``none``) then one :class:`SetPool`."""
+    """``depth`` set-to-set blocks (``sab``, ``isab`` or ``none``) then one :class:`SetPool`.
+
+    Shapes:
+        input: ``(N, n, d)``, mask ``(N, n)`` bool (True: a real element) or ``None``
+        output: ``(N, d)``
+    """
 
     def __init__(
         self, dim: int, heads: int, depth: int, kind: str, pooling: str, inducing: int = 16

@@ -34,23 +34,20 @@ from torch import nn
 
 from nnenc.encoders import work
 from nnenc.encoders.base import WeightEncoder, register_encoder
-from nnenc.encoders.chunks import (
+from nnenc.encoders.chunk_sources import (
     BatchChunks,
-    ChunkedNetwork,
     Chunks,
     ChunkSource,
     WeightChunks,
     chunk_buckets,
-    chunk_lengths,
-    chunks_per_unit,
     join,
-    pad_chunk,
 )
 from nnenc.encoders.inputs import ValueEmbedding, sinusoidal
 from nnenc.encoders.set_buckets import SetBuckets
 from nnenc.encoders.set_layers import SetEncoder
 from nnenc.encoders.work import WorkLayout
 from nnenc.params import LAYER_KINDS, NetworkParams
+from nnenc.views.chunks import ChunkedNetwork, chunk_lengths, chunks_per_unit, pad_chunk
 
 
 @register_encoder
