@@ -122,6 +122,46 @@ def refuse_other_precisions(
         )
 
 
+def _check_test_runs(zoos: dict, paths: dict, split) -> None:
+    """Refuse a zoo whose test split would hold fewer than :data:`MIN_TEST_RUNS` training runs
+    (zoos on disk: their size is known only once they are read)."""
+    for name, zoo in zoos.items():
+        runs = zoo.metrics["run_id"].nunique()
+        test_runs = split_counts(runs, split)[2]
+        if test_runs < MIN_TEST_RUNS:
+            raise ValueError(
+                f"zoo {name!r} ({paths[name]}) has {runs} training runs: a test split of "
+                f"{split[2]:g} holds {test_runs}, fewer than {MIN_TEST_RUNS}, too few to "
+                "rank encoders; use a larger zoo or give the test split more"
+            )
+
+
+def _run_jobs(
+    store: ResultsStore,
+    arguments: list,
+    total: int,
+    done: int,
+    experiments: list[str],
+    tasks: dict,
+    progress: bool,
+) -> None:
+    """Run the jobs of ``arguments`` (:func:`run_tasks` with ``tasks``), appending each one's rows
+    to ``store`` as it finishes, under a progress bar of all ``total`` jobs."""
+    bar = tqdm(
+        total=total,
+        initial=done,
+        desc=f"benchmark {'+'.join(experiments)}",
+        unit="job",
+        disable=not progress,
+    )
+    for rows in run_tasks(run_job, arguments, **tasks):
+        store.append(rows)
+        bar.update(1)
+        first = rows[0]
+        bar.set_postfix_str(f"{first['encoder']} on {first['source']} (seed {first['seed']})")
+    bar.close()
+
+
 def run_benchmark(
     config: BenchConfig,
     experiments: list[str],
@@ -160,15 +200,7 @@ def run_benchmark(
         zoos = {name: load_zoo(paths[name]) for name in names}
         digests = {name: zoo.digest() for name, zoo in zoos.items()}
         store = ResultsStore(out, config.raw, zoos=paths, digests=digests, experiments=experiments)
-        for name, zoo in zoos.items():  # zoos on disk: their size is known only now
-            runs = zoo.metrics["run_id"].nunique()
-            test_runs = split_counts(runs, config.split)[2]
-            if test_runs < MIN_TEST_RUNS:
-                raise ValueError(
-                    f"zoo {name!r} ({paths[name]}) has {runs} training runs: a test split of "
-                    f"{config.split[2]:g} holds {test_runs}, fewer than {MIN_TEST_RUNS}, too few to "
-                    "rank encoders; use a larger zoo or give the test split more"
-                )
+        _check_test_runs(zoos, paths, config.split)
         architectures = {name: ",".join(zoo.architectures) for name, zoo in zoos.items()}
         # jobs with rows missing run whatever the tuning chooses: a precision that would mix
         # is refused before the searches (hours, where they are not finished) run
@@ -181,27 +213,10 @@ def run_benchmark(
         jobs = [job for e in experiments for job in plan_jobs(config, e, architectures)]
         todo = unfinished(jobs, store)
         refuse_other_precisions(todo, store, device, precision)
-        bar = tqdm(
-            total=len(jobs),
-            initial=len(jobs) - len(todo),
-            desc=f"benchmark {'+'.join(experiments)}",
-            unit="job",
-            disable=not progress,
+        arguments = job_arguments(
+            todo, paths, config.split, Path(out), threads, device, config.protocol, precision
         )
-        results = run_tasks(
-            run_job,
-            job_arguments(
-                todo, paths, config.split, Path(out), threads, device, config.protocol, precision
-            ),
-            workers=workers,
-            ray_address=ray_address,
-            num_cpus=threads,
-            num_gpus=1 if device == "cuda" else 0,
-        )
-        for rows in results:
-            store.append(rows)
-            bar.update(1)
-            first = rows[0]
-            bar.set_postfix_str(f"{first['encoder']} on {first['source']} (seed {first['seed']})")
-        bar.close()
+        tasks = {"workers": workers, "ray_address": ray_address, "num_cpus": threads}
+        tasks["num_gpus"] = 1 if device == "cuda" else 0
+        _run_jobs(store, arguments, len(jobs), len(jobs) - len(todo), experiments, tasks, progress)
         return store.rows()
