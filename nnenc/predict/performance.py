@@ -189,6 +189,26 @@ except ImportError:  # the hub is an optional extra
             raise ImportError(f"push_to_hub needs the hub extra: {HUB_EXTRA}")
 
 
+def _step(scheduler, val_tau: float) -> None:
+    """The learning-rate schedule's step after an epoch (a plateau schedule reads the
+    validation tau; NaN counts as no progress)."""
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(val_tau if val_tau == val_tau else -1.0)
+    elif scheduler is not None:
+        scheduler.step()
+
+
+def _check_splits(train: Zoo, val: Zoo) -> None:
+    """Refuse an empty training or validation split, naming it."""
+    for part, zoo in (("train", train), ("val", val)):
+        if len(zoo) == 0:
+            raise ValueError(
+                f"the {part} split of {zoo.name!r} holds no networks: nothing to "
+                f"{'train on' if part == 'train' else 'select the epoch with'}; use a "
+                "larger zoo, or check what filtering removed"
+            )
+
+
 class PerformancePredictor(nn.Module, HubMixin):
     """Encoder + head; ``fit(train, val)``, ``predict(...)``, ``save``/``load``.
 
@@ -307,13 +327,7 @@ class PerformancePredictor(nn.Module, HubMixin):
         """
         settings = self.settings
         device = settings["device"]
-        for part, zoo in (("train", train), ("val", val)):
-            if len(zoo) == 0:
-                raise ValueError(
-                    f"the {part} split of {zoo.name!r} holds no networks: nothing to "
-                    f"{'train on' if part == 'train' else 'select the epoch with'}; use a "
-                    "larger zoo, or check what filtering removed"
-                )
+        _check_splits(train, val)
         y_train = self._targets(train)
         y_val = self._targets(val)
         if settings["loss"] == "mse":
@@ -338,25 +352,10 @@ class PerformancePredictor(nn.Module, HubMixin):
         bar = tqdm(range(settings["epochs"]), desc="training", unit="epoch", disable=not progress)
         for epoch in bar:
             started = time.perf_counter()
-            self.train()
             order = torch.randperm(len(train_features), generator=generator)
-            losses = []
-            # near-equal batches, none of a single network (batch norm cannot train on one)
-            for index in order.tensor_split(-(-len(order) // settings["batch_size"])):
-                index = index.tolist()
-                raw = self(self._batch([train_features[i] for i in index]))
-                loss = self._loss(raw, targets[index])
-                if settings["logit_invariance"] > 0:
-                    permuted = [
-                        self.encoder.featurize(permute_hidden_neurons(train_networks[i], permuter))
-                        for i in index
-                    ]
-                    moved = self._to_target(self(self._batch(permuted))) - self._to_target(raw)
-                    loss = loss + settings["logit_invariance"] * moved.pow(2).mean()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                losses.append(float(loss.detach()))
+            losses = self._train_epoch(
+                order, train_features, train_networks, targets, optimizer, permuter
+            )
             val_tau = kendall_tau(y_val, self._predict_features(val_features))
             rows.append(
                 {
@@ -367,10 +366,7 @@ class PerformancePredictor(nn.Module, HubMixin):
                     "seconds": time.perf_counter() - started,
                 }
             )
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(val_tau if val_tau == val_tau else -1.0)  # NaN: no progress
-            elif scheduler is not None:
-                scheduler.step()
+            _step(scheduler, val_tau)
             bar.set_postfix(val_tau=f"{val_tau:.3f}", best=f"{max(best_tau, val_tau):.3f}")
             if val_tau > best_tau:
                 best_tau, best_state, since_best = val_tau, copy.deepcopy(self.state_dict()), 0
@@ -383,6 +379,37 @@ class PerformancePredictor(nn.Module, HubMixin):
             self.load_state_dict(best_state)
         self.history = pd.DataFrame(rows)
         return self.history
+
+    def _train_epoch(
+        self,
+        order: torch.Tensor,
+        features: list,
+        networks: list[NetworkParams],
+        targets: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        permuter: torch.Generator,
+    ) -> list[float]:
+        """One pass over the training networks in ``order``; each batch's loss."""
+        settings = self.settings
+        self.train()
+        losses = []
+        # near-equal batches, none of a single network (batch norm cannot train on one)
+        for index in order.tensor_split(-(-len(order) // settings["batch_size"])):
+            index = index.tolist()
+            raw = self(self._batch([features[i] for i in index]))
+            loss = self._loss(raw, targets[index])
+            if settings["logit_invariance"] > 0:
+                permuted = [
+                    self.encoder.featurize(permute_hidden_neurons(networks[i], permuter))
+                    for i in index
+                ]
+                moved = self._to_target(self(self._batch(permuted))) - self._to_target(raw)
+                loss = loss + settings["logit_invariance"] * moved.pow(2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+        return losses
 
     @property
     def best_epoch(self) -> int | None:
