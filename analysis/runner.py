@@ -216,7 +216,11 @@ def run_benchmark(
         arguments = job_arguments(
             todo, paths, config.split, Path(out), threads, device, config.protocol, precision
         )
-        tasks = {"workers": workers, "ray_address": ray_address, "num_cpus": threads}
-        tasks["num_gpus"] = 1 if device == "cuda" else 0
+        tasks = {
+            "workers": workers,
+            "ray_address": ray_address,
+            "num_cpus": threads,
+            "num_gpus": 1 if device == "cuda" else 0,
+        }
         _run_jobs(store, arguments, len(jobs), len(jobs) - len(todo), experiments, tasks, progress)
         return store.rows()

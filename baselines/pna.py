@@ -1,8 +1,8 @@
 """``ng-pna``: the neural-graph network as published (Kofinas et al. 2024, "Graph Neural Networks
 for Learning Equivariant Representations of Neural Networks"), for predicting accuracy.
 
-On the neural graph (:mod:`nnenc.views.graph`: a node per neuron, an edge per weight), as the paper's
-CNN-generalization model is set up:
+On the neural graph (:mod:`nnenc.views.graph`: a node per neuron, an edge per weight), as the
+paper's CNN-generalization model is set up:
 
 - biases (with norm scales and shifts) are node features; each weight, or a convolution's
   kernel flattened (zero-padded to ``edge_dim``), is an edge feature;

@@ -6,21 +6,20 @@ the kept bytes make the learning tests' thresholds rest on the very zoo they wer
 on every CPU. The builder itself is tested in ``tests/test_builder_build.py``.
 
 ``python tests/fixture_zoos.py`` builds them again into ``tests/data/zoos`` (run it after a
-change to the zoo builder, its datasets or the configurations in ``tests/conftest.py``, and
-commit the folder); ``tests/test_fixture_zoos.py`` checks that they are the configurations' zoos.
-A configuration whose kept zoo is missing is built in the session instead, as before.
+change to the zoo builder, its datasets or the configurations below, and commit the folder);
+``tests/test_fixture_zoos.py`` checks that they are the configurations' zoos. A configuration
+whose kept zoo is missing is built in the session instead, as before.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from analysis.config import BenchConfig
 from analysis.zoos import ensure_zoos, zoo_location
 from nnenc.builder.build import BuildConfig, build_zoo
+from nnenc.io.atomic import atomic_directory
 
 TRAINED_ZOO = {
     "dataset": "digits",
@@ -33,9 +32,9 @@ TRAINED_ZOO = {
     "precision": "fp32",
 }
 """A real zoo the learning tests share: 64 cnn-small runs trained on digits (16 x 16 pixels for
-speed), 5 checkpoints each, 320 networks; kept in :data:`TRAINED`. In
-fp32, which every CPU runs natively: a bf16 build would differ between CPUs with and without
-native bf16 (emulated bf16 rounds differently)."""
+speed), 5 checkpoints each, 320 networks; kept in :data:`TRAINED`. In fp32, which every CPU
+runs natively: a bf16 build would differ between CPUs with and without native bf16 (emulated
+bf16 rounds differently)."""
 
 TINY_BENCH = {
     "name": "tiny",
@@ -75,23 +74,24 @@ TINY = KEPT / "tiny"
 
 
 def tiny_zoo_folders() -> list[Path]:
-    """Where the tiny benchmark's zoos are kept, as :func:`analysis.zoos.zoo_location` names them."""
+    """Where the tiny benchmark's zoos are kept, as :func:`analysis.zoos.zoo_location` names
+    them."""
     zoos = BenchConfig.from_dict(TINY_BENCH).zoos
     return [zoo_location(name, spec, TINY) for name, spec in zoos.items()]
 
 
 def main() -> None:
-    staging = Path(tempfile.mkdtemp(prefix="nnenc-fixture-zoos-"))
-    build_zoo(BuildConfig(**TRAINED_ZOO), staging / "trained" / TRAINED.name, workers=2)
-    zoos = BenchConfig.from_dict(TINY_BENCH).zoos
-    ensure_zoos(zoos, list(zoos), workers=2, root=staging / "tiny")
-    for lock in staging.rglob(".*.nnenc-lock"):  # the builds' locks, not part of a zoo
-        lock.unlink()
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp's folder is private
+    """Build the zoos beside the kept ones, and replace those only once every build finished."""
+    fresh = KEPT.with_name(f"{KEPT.name}.new")
+    shutil.rmtree(fresh, ignore_errors=True)  # a build interrupted before
+    with atomic_directory(fresh) as staging:
+        build_zoo(BuildConfig(**TRAINED_ZOO), staging / "trained" / TRAINED.name, workers=2)
+        zoos = BenchConfig.from_dict(TINY_BENCH).zoos
+        ensure_zoos(zoos, list(zoos), workers=2, root=staging / "tiny")
+        for lock in staging.rglob(".*.nnenc-lock"):  # the builds' locks, not part of a zoo
+            lock.unlink()
     shutil.rmtree(KEPT, ignore_errors=True)
-    shutil.move(staging, KEPT)
+    fresh.rename(KEPT)
     print(f"wrote {KEPT}")
 
 

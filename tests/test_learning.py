@@ -1,10 +1,11 @@
 """Every registered encoder, and STATNN's trees, learns to rank real trained networks.
 
 The zoo was built by the zoo builder and is kept in the repository (tests/fixture_zoos.py: 64
-cnn-small runs on digits, 320 networks, fp32, split 50/25/25 by run; the thresholds below were
-measured on builds of build seeds 0-2, build seed 0 being the kept one). Each predictor gets a short fp32 training with each of
-:data:`SEEDS`; the median over those seeds of its best validation Kendall tau must exceed
-:data:`VAL_TAU`, and the median of its test tau :data:`TEST_TAU`.
+cnn-small runs on digits, 320 networks, fp32, split 50/25/25 by run). The thresholds below were
+measured on builds with build seeds 0-2; the kept zoo is build seed 0's. Each predictor gets a
+short fp32 training with each of :data:`SEEDS`; the median over those seeds of its best
+validation Kendall tau must exceed :data:`VAL_TAU`, and the median of its test tau
+:data:`TEST_TAU`.
 
 Why medians and these thresholds (``python benchmarks/learning_thresholds.py``, 2026-11-28, on a
 2-core AMD EPYC with native bf16 and on the same CPU capped to AVX2, no bf16: build seeds 0-2 x
@@ -27,11 +28,11 @@ SNE and DeepSets train 5 epochs, not 10, to keep ``make test`` well inside the C
 AMD EPYC with AVX2 and no bf16, nothing else running; build seeds 0-2 x training seeds 0-4;
 not measured on a native-bf16 CPU, whose fp32 kernels sum in another order). SNE: validation
 tau 0.418-0.528, test 0.362-0.576: every one of its 15 single trainings cleared the common
-thresholds by a wide margin, so SNE trains once (:data:`SEEDS_OF`). DeepSets: validation 0.250-0.593,
-test 0.292-0.577; its median over seeds 0-2 at least 0.412 (validation) and 0.377 (test) per
-build seed, over any 3 of the 5 seeds at least 0.309 and 0.320: its validation threshold is its
-own too, half that lowest. The NFNs at 5 epochs (``--epochs 5``) fell to validation tau
-0.05-0.16 on build seed 1, so they keep 10.
+thresholds by a wide margin, so SNE trains once (:data:`SEEDS_OF`). DeepSets: validation
+0.250-0.593, test 0.292-0.577; its median over seeds 0-2 at least 0.412 (validation) and 0.377
+(test) per build seed, over any 3 of the 5 seeds at least 0.309 and 0.320: its validation
+threshold is its own too, half that lowest. The NFNs at 5 epochs (``--epochs 5``) fell to
+validation tau 0.05-0.16 on build seed 1, so they keep 10.
 
 The NFNs' layers are 8, 8, 4 channels wide, not the default 16, 16, 5: half the training time
 (``python benchmarks/learning_thresholds.py --predictors nfn-np nfn-hnp --threads 1``,
