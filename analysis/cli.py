@@ -12,22 +12,21 @@ from nnenc.cli import add_precision_option, at_least_one
 
 def _bench(args: argparse.Namespace) -> int:
     from analysis.config import BenchConfig
+    from analysis.context import RunContext
     from analysis.report import write_report
     from analysis.runner import run_benchmark
 
-    config = BenchConfig.load(args.preset, args.set)
-    out = Path(args.out or f"results/{config.name}")
-    run_benchmark(
-        config,
-        args.experiments,
-        out,
+    context = RunContext(
+        device=args.device,
+        precision=args.precision,
         workers=args.workers,
         threads=args.threads,
         ray_address=args.ray,
-        device=args.device,
         zoo_root=args.zoo_cache,
-        precision=args.precision,
     )
+    config = BenchConfig.load(args.preset, args.set)
+    out = Path(args.out or f"results/{config.name}")
+    run_benchmark(config, args.experiments, out, context)
     print(write_report(out))
     print(f"\nresults, tables and figures in {out}/")
     return 0

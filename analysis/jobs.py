@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,13 +24,13 @@ import pandas as pd
 import torch
 
 from analysis.config import BenchConfig
+from analysis.context import RunContext, RunInputs
 from analysis.protocol import TRANSFER
 from analysis.results import job_key, output_name
 from nnenc import load_zoo
-from nnenc.encoders import EncoderInputError, encoder_names
+from nnenc.encoders import EncoderInputError
 from nnenc.io.atomic import write_csv, write_json
 from nnenc.metrics import prediction_metrics
-from nnenc.predict.performance import training_precision
 from nnenc.predict.protocol import EncodingPredictor, Predictor
 from nnenc.predict.registry import (
     create_predictor,
@@ -203,33 +203,12 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def job_training(job: Job, precision: str = "auto") -> dict:
-    """The training options ``job`` runs with: its own, and for an encoder plus a head whose
-    preset leaves the precision at ``auto``, ``precision`` in its place (``nnenc bench
-    --precision``: a results folder is finished in the precision it began in, whatever ``auto``
-    resolves to on the machine of a later sitting)."""
-    if precision == "auto" or job.training.get("precision", "auto") != "auto":
-        return job.training
-    if job.encoder not in encoder_names():  # STATNN's trees, the references: no precision
-        return job.training
-    return {**job.training, "precision": precision}
-
-
-def job_precision(job: Job, device: str, precision: str = "auto") -> str | None:
-    """What ``job`` trains in on ``device`` (``fp32``/``bf16``), or None for a predictor that is
-    not an encoder plus a head."""
-    if job.encoder not in encoder_names():
-        return None
-    return training_precision(
-        job.encoder, job_training(job, precision).get("precision", "auto"), device
-    )
-
-
-def make_predictor(job: Job, device: str, precision: str = "auto") -> Predictor:
-    """The predictor a job trains (:func:`nnenc.predict.registry.create_predictor`), in ``precision``
-    where its preset leaves it at ``auto`` (:func:`job_training`)."""
-    training = job_training(job, precision)
-    return create_predictor(job.encoder, job.encoder_config, training, job.seed, device)
+def make_predictor(job: Job, context: RunContext) -> Predictor:
+    """The predictor a job trains (:func:`nnenc.predict.registry.create_predictor`), in the
+    context's precision where its preset leaves it at ``auto``
+    (:meth:`~analysis.context.RunContext.training`)."""
+    training = context.training(job.encoder, job.training)
+    return create_predictor(job.encoder, job.encoder_config, training, job.seed, context.device)
 
 
 def protocol_splits(
@@ -249,35 +228,20 @@ def job_splits(job: Job, zoo: Zoo, protocol: str, split: tuple) -> ZooSplits:
     return protocol_splits(zoo, protocol, split, job.seed, TRANSFER.get(job.experiment))
 
 
-def run_job(
-    job_spec: dict,
-    zoo_paths: dict[str, str],
-    split: tuple,
-    out: str,
-    threads: int = 1,
-    device: str = "cpu",
-    protocol: str = "final",
-    precision: str = "auto",
-) -> list[dict]:
-    """Run one job (given as ``asdict(Job)``) with ``threads`` torch threads, training on
-    ``device`` in ``precision`` where its preset says ``auto`` (:func:`job_training`), networks
-    drawn from the zoos by ``protocol`` (:func:`protocol_splits`); returns its rows, one per
-    target."""
-    torch.set_num_threads(threads)
-    job = Job(
-        **{
-            **job_spec,
-            "targets": tuple(job_spec["targets"]),
-            "aliases": tuple(job_spec.get("aliases", ())),
-        }
-    )
+def run_job(job: Job, inputs: RunInputs) -> list[dict]:
+    """Run one job with the context's torch threads, training on its device in its precision
+    where the preset says ``auto``, networks drawn from the zoos by the run's protocol
+    (:func:`job_splits`); returns its rows, one per target."""
+    context = inputs.context
+    torch.set_num_threads(context.threads)
     _peak_reset()
     started = time.perf_counter()
     splits = {}
 
     def split_of(name: str):
         if name not in splits:
-            splits[name] = job_splits(job, load_zoo(zoo_paths[name]), protocol, split)
+            zoo = load_zoo(inputs.zoo_paths[name])
+            splits[name] = job_splits(job, zoo, inputs.protocol, inputs.split)
         return splits[name]
 
     base = {
@@ -288,35 +252,17 @@ def run_job(
         "seed": job.seed,
         "config": job.settings,
         "nnenc_version": package_version(),
-        "device": device,
-        "protocol": protocol,
+        "device": context.device,
+        "protocol": inputs.protocol,
         "role": predictor_role(job.encoder),
     }
-    rows = []
     try:
-        predictor, fitted = _trained(
-            job, split_of, zoo_paths, split, protocol, Path(out), device, precision
-        )
+        predictor, fitted = _trained(job, split_of, inputs)
     except EncoderInputError as err:  # it cannot read its training zoo (one architecture only)
         reason = f"cannot train on {job.source}: {str(err).splitlines()[0]}"
         predictor, fitted = None, {"reason": reason}
-    for target in job.targets:
-        test = split_of(target).test
-        row = {**base, **fitted, "target": target, "n_test": len(test)}
-        row["test_architectures"] = " ".join(sorted(set(test.metrics["architecture"])))
-        if predictor is None:
-            rows.append({**row, "status": "n/a"})
-            continue
-        try:
-            predicted = predictor.predict(test)
-        except EncoderInputError as err:
-            rows.append({**row, "status": "n/a", "reason": str(err).splitlines()[0]})
-            continue
-        true = test.metrics[predictor.target].to_numpy(float)
-        rows.append({**row, "status": "ok", **prediction_metrics(true, predicted)})
-        _save_outputs(Path(out), job, target, test, true, predicted, predictor)
-        for alias in job.aliases:  # the same predictions, under each name the rows carry
-            _save_outputs(Path(out), replace(job, variant=alias), target, test, true, predicted)
+    row, out = {**base, **fitted}, Path(inputs.out)
+    rows = [_target_row(job, predictor, row, split_of(t).test, t, out) for t in job.targets]
     ended = {
         "peak_rss_mb": _peak_mb(),
         "wall_seconds": time.perf_counter() - started,
@@ -327,44 +273,49 @@ def run_job(
     return rows + [{**row, "variant": alias} for alias in job.aliases for row in rows]
 
 
-def training_key(
-    job: Job,
-    zoo_paths: dict[str, str],
-    split: tuple,
-    protocol: str,
-    device: str = "cpu",
-    precision: str = "auto",
-) -> str:
+def _target_row(job: Job, predictor, row: dict, test, target: str, out: Path) -> dict:
+    """``row`` (the job's cells) completed with ``predictor``'s scores on ``target``'s test
+    split, whose predictions are saved under every name the job's rows carry; ``n/a`` with the
+    reason where it cannot read the target, or could not train."""
+    row = {**row, "target": target, "n_test": len(test)}
+    row["test_architectures"] = " ".join(sorted(set(test.metrics["architecture"])))
+    if predictor is None:
+        return {**row, "status": "n/a"}
+    try:
+        predicted = predictor.predict(test)
+    except EncoderInputError as err:
+        return {**row, "status": "n/a", "reason": str(err).splitlines()[0]}
+    true = test.metrics[predictor.target].to_numpy(float)
+    _save_outputs(out, job, target, test, true, predicted, predictor)
+    for alias in job.aliases:  # the same predictions, under each name the rows carry
+        _save_outputs(out, replace(job, variant=alias), target, test, true, predicted)
+    return {**row, "status": "ok", **prediction_metrics(true, predicted)}
+
+
+def training_key(job: Job, inputs: RunInputs) -> str:
     """What a job's training depends on (encoder, its effective settings with the precision
-    resolved for ``device``, the source zoo, the split and protocol, the seed), hashed: jobs of any
-    experiment with the same key train the same predictor (training is deterministic), so one
-    trains it and the others reuse it."""
-    training = job_training(job, precision)
-    effective = _effective_settings(job.encoder, job.encoder_config, training, device)
-    splitting = [list(split), protocol]
+    resolved for the context's device, the source zoo, the split and protocol, the seed),
+    hashed: jobs of any experiment with the same key train the same predictor (training is
+    deterministic), so one trains it and the others reuse it."""
+    context = inputs.context
+    training = context.training(job.encoder, job.training)
+    effective = _effective_settings(job.encoder, job.encoder_config, training, context.device)
+    splitting = [list(inputs.split), inputs.protocol]
     if job.experiment in TRANSFER:  # keys of the other experiments stay what they were
         splitting.append(TRANSFER[job.experiment])
     if job.networks:
         splitting.append(["learning-curve", job.networks, job.test_runs])
-    spec = [job.encoder, effective, str(zoo_paths[job.source]), splitting, job.seed]
+    spec = [job.encoder, effective, inputs.zoo_paths[job.source], splitting, job.seed]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
 
 
-def _trained(
-    job: Job,
-    split_of,
-    zoo_paths: dict,
-    split: tuple,
-    protocol: str,
-    out: Path,
-    device: str,
-    precision: str,
-):
+def _trained(job: Job, split_of, inputs: RunInputs):
     """(predictor, fit figures): loaded from ``out/predictors/`` when a job with the same
     :func:`training_key` trained it before, else trained (and saved where the predictor is
     ``saveable``; the others, STATNN's trees and the reference, fit in seconds)."""
-    key = training_key(job, zoo_paths, split, protocol, device, precision)
-    folder = out / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_{key}"
+    key = training_key(job, inputs)
+    device = inputs.context.device
+    folder = Path(inputs.out) / "predictors" / f"{job.encoder}_{job.source}_s{job.seed}_{key}"
     if (folder / FIT).is_file():  # written last: present = the predictor is complete
         fitted = json.loads((folder / FIT).read_text())
         try:
@@ -372,7 +323,7 @@ def _trained(
         except FileNotFoundError:  # a clone without the weights, which git does not track:
             pass  # trained again, to the same weights (training is deterministic)
     train, val, _ = split_of(job.source)
-    predictor = make_predictor(job, device, precision)
+    predictor = make_predictor(job, inputs.context)
     started = time.perf_counter()
     history = predictor.fit(train, val, progress=False)
     fitted = {
@@ -412,16 +363,6 @@ def _save_outputs(out: Path, job: Job, target: str, test, true, predicted, predi
         np.save(folder / f"{name}.npy", predictor.encode(test).astype(np.float32))
 
 
-def job_arguments(
-    jobs: list[Job],
-    zoo_paths: dict,
-    split: tuple,
-    out: Path,
-    threads: int,
-    device: str = "cpu",
-    protocol: str = "final",
-    precision: str = "auto",
-):
-    paths = {name: str(path) for name, path in zoo_paths.items()}
-    common = (paths, tuple(split), str(out), threads, device, protocol, precision)
-    return [(asdict(job), *common) for job in jobs]
+def job_arguments(jobs: list[Job], inputs: RunInputs) -> list[tuple[Job, RunInputs]]:
+    """:func:`run_job`'s arguments for each of ``jobs``: the job itself and the run's inputs."""
+    return [(job, inputs) for job in jobs]

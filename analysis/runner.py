@@ -11,7 +11,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from analysis.config import BenchConfig
-from analysis.jobs import Job, job_arguments, job_precision, plan_jobs, run_job
+from analysis.context import RunContext, RunInputs
+from analysis.jobs import Job, job_arguments, plan_jobs, run_job
 from analysis.protocol import MIN_TEST_RUNS, experiment_zoos, split_counts
 from analysis.results import ResultsStore, canonical_json
 from analysis.tuning import (
@@ -24,7 +25,6 @@ from analysis.tuning import (
 from analysis.zoos import ensure_zoos
 from nnenc import load_zoo
 from nnenc.io.locks import WriterLock
-from nnenc.precision import check_device, check_precision
 from nnenc.tasks import run_tasks
 
 
@@ -37,40 +37,30 @@ def zoos_of(config: BenchConfig, experiments: list[str]) -> list[str]:
     return names
 
 
-def _tune(
-    config, out, workers, threads, ray_address, progress, device, zoo_root, precision
-) -> BenchConfig:
+def _tune(config: BenchConfig, out: Path, context: RunContext) -> BenchConfig:
     """Every encoder's search (:mod:`analysis.tuning`), resumed where it stopped; returns
     ``config`` with the chosen settings."""
     zoo = config.tuning["zoo"]
-    paths = ensure_zoos(
-        config.zoos, [zoo], workers, ray_address, progress, zoo_root, device, precision
-    )
-    reused = reuse_searches(config, Path(out), str(paths[zoo]))
-    if reused and progress:
+    paths = ensure_zoos(config.zoos, [zoo], context)
+    reused = reuse_searches(config, out, str(paths[zoo]))
+    if reused and context.progress:
         tqdm.write(f"tuning: the searches of {', '.join(reused)} from {config.tuning['reuse']}")
-    arguments = tuning_arguments(config, paths, Path(out), threads, device, precision)
+    inputs = RunInputs.of(paths, config.split, config.protocol, out, context)
+    arguments = tuning_arguments(config, inputs)
     bar = tqdm(
         total=len(arguments),
         desc="tuning (same trials per encoder)",
         unit="encoder",
-        disable=not progress,
+        disable=not context.progress,
     )
     choices = {}
-    for choice in run_tasks(
-        tune_encoder,
-        arguments,
-        workers=workers,
-        ray_address=ray_address,
-        num_cpus=threads,
-        num_gpus=1 if device == "cuda" else 0,
-    ):
+    for choice in run_tasks(tune_encoder, arguments, **context.task_options):
         choices[choice["encoder"]] = choice
         bar.update(1)
         bar.set_postfix_str(f"{choice['encoder']}: val tau {choice['val_kendall_tau']:.3f}")
     bar.close()
     choices = {name: choices[name] for name in config.encoders}
-    write_summary(Path(out), config, choices)
+    write_summary(out, config, choices)
     return tuned_config(config, choices)
 
 
@@ -101,19 +91,17 @@ def unfinished(jobs: list[Job], store: ResultsStore) -> list[Job]:
     return todo
 
 
-def refuse_other_precisions(
-    jobs: list[Job], store: ResultsStore, device: str, precision: str
-) -> None:
+def refuse_other_precisions(jobs: list[Job], store: ResultsStore, context: RunContext) -> None:
     """Refuse to add rows to ``store`` in another precision than its rows of the same encoder:
     a folder computed across sittings (on machines where ``auto`` resolves differently, or
     another ``--precision``) would otherwise mix bf16 and fp32 trainings in one column."""
     recorded = store.precisions()
     for job in jobs:
-        now = job_precision(job, device, precision)
+        now = context.computes_in(job.encoder, job.training)
         before = sorted(recorded.get(job.encoder, set()) - {now})
         if now is None or not before:
             continue
-        how = "what auto resolves to on this machine" if precision == "auto" else "as asked"
+        how = "what auto resolves to on this machine" if context.precision == "auto" else "as asked"
         raise ValueError(
             f"{store.path}: its {job.encoder} rows were trained in {' and '.join(before)}, and "
             f"this run would train {job.encoder} in {now} ({how}): one table would mix "
@@ -142,19 +130,18 @@ def _run_jobs(
     total: int,
     done: int,
     experiments: list[str],
-    tasks: dict,
-    progress: bool,
+    context: RunContext,
 ) -> None:
-    """Run the jobs of ``arguments`` (:func:`run_tasks` with ``tasks``), appending each one's rows
+    """Run the jobs of ``arguments`` (:func:`run_tasks` where ``context`` says), appending each one's rows
     to ``store`` as it finishes, under a progress bar of all ``total`` jobs."""
     bar = tqdm(
         total=total,
         initial=done,
         desc=f"benchmark {'+'.join(experiments)}",
         unit="job",
-        disable=not progress,
+        disable=not context.progress,
     )
-    for rows in run_tasks(run_job, arguments, **tasks):
+    for rows in run_tasks(run_job, arguments, **context.task_options):
         store.append(rows)
         bar.update(1)
         first = rows[0]
@@ -166,37 +153,26 @@ def run_benchmark(
     config: BenchConfig,
     experiments: list[str],
     out: str | Path,
-    workers: int = 2,
-    threads: int = 1,
-    ray_address: str | None = None,
-    progress: bool = True,
-    zoo_root: Path | None = None,
-    device: str = "cpu",
-    precision: str = "auto",
+    context: RunContext | None = None,
+    **options,
 ) -> pd.DataFrame:
     """Run ``experiments`` of ``config`` into the results folder ``out``; returns all its rows.
 
     Args:
-        workers: local worker processes (each job in one; ignored with ``ray_address``).
-        threads: torch threads per job.
-        ray_address: run jobs as Ray tasks (``"auto"``, ``"ray://HOST:PORT"``, ``"local"``).
-        zoo_root: where built zoos are cached (default: :func:`nnenc.cache.cache_dir`).
-        device: ``"cpu"`` or ``"cuda"``: where zoos are built and predictors trained (recorded in
-            each row; it is not part of a row's key, so a run may be finished on another device).
-        precision: what builds and trainings compute in where the preset leaves the precision at
-            ``auto`` (recorded in each row). A folder's rows of one encoder are never mixed:
-            new rows in another precision are refused (:func:`refuse_other_precisions`).
+        context: where and how it runs (:class:`~analysis.context.RunContext`: device,
+            precision, workers, threads, Ray address, progress, zoo cache); or give its fields
+            as keywords (``options``), e.g. ``workers=1, progress=False``. A folder's rows of one
+            encoder are never mixed across precisions: new rows in another precision are
+            refused (:func:`refuse_other_precisions`).
     """
-    check_precision(precision)
+    context = context or RunContext(**options)
     for experiment in experiments:
         config.experiment(experiment)  # unknown experiment: refused before any work
-    check_device(device)
+    out = Path(out)
     with WriterLock(out):  # one writer per results folder, before its rows are read
-        store = ResultsStore(out, config.raw)
+        ResultsStore(out, config.raw)  # a folder of another configuration: refused before builds
         names = zoos_of(config, experiments)
-        paths = ensure_zoos(
-            config.zoos, names, workers, ray_address, progress, zoo_root, device, precision
-        )
+        paths = ensure_zoos(config.zoos, names, context)
         zoos = {name: load_zoo(paths[name]) for name in names}
         digests = {name: zoo.digest() for name, zoo in zoos.items()}
         store = ResultsStore(out, config.raw, zoos=paths, digests=digests, experiments=experiments)
@@ -205,22 +181,13 @@ def run_benchmark(
         # jobs with rows missing run whatever the tuning chooses: a precision that would mix
         # is refused before the searches (hours, where they are not finished) run
         planned = [job for e in experiments for job in plan_jobs(config, e, architectures)]
-        refuse_other_precisions(missing(planned, store), store, device, precision)
+        refuse_other_precisions(missing(planned, store), store, context)
         if config.tuning:
-            config = _tune(
-                config, out, workers, threads, ray_address, progress, device, zoo_root, precision
-            )
+            config = _tune(config, out, context)
         jobs = [job for e in experiments for job in plan_jobs(config, e, architectures)]
         todo = unfinished(jobs, store)
-        refuse_other_precisions(todo, store, device, precision)
-        arguments = job_arguments(
-            todo, paths, config.split, Path(out), threads, device, config.protocol, precision
-        )
-        tasks = {
-            "workers": workers,
-            "ray_address": ray_address,
-            "num_cpus": threads,
-            "num_gpus": 1 if device == "cuda" else 0,
-        }
-        _run_jobs(store, arguments, len(jobs), len(jobs) - len(todo), experiments, tasks, progress)
+        refuse_other_precisions(todo, store, context)
+        inputs = RunInputs.of(paths, config.split, config.protocol, out, context)
+        arguments = job_arguments(todo, inputs)
+        _run_jobs(store, arguments, len(jobs), len(jobs) - len(todo), experiments, context)
         return store.rows()

@@ -31,7 +31,8 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
 from analysis.config import BenchConfig
-from analysis.jobs import Job, job_precision, make_predictor, protocol_splits
+from analysis.context import RunInputs
+from analysis.jobs import Job, make_predictor, protocol_splits
 from analysis.results import REUSE, TUNING, ResultsStore, search_spec
 from nnenc import load_zoo
 from nnenc.io.atomic import atomic_path, write_json
@@ -56,34 +57,22 @@ def _suggest(trial: optuna.Trial, space: dict) -> dict:
 
 
 def tune_encoder(
-    encoder: str,
-    base: dict,
-    zoo_path: str,
-    split: tuple,
-    protocol: str,
-    trials: int,
-    seed: int,
-    out: str,
-    threads: int = 1,
-    device: str = "cpu",
-    precision: str = "auto",
+    encoder: str, base: dict, zoo: str, trials: int, seed: int, inputs: RunInputs
 ) -> dict:
-    """Run what remains of ``encoder``'s search (``base``: its preset ``config`` and
-    ``training``), each trial in ``precision`` where the preset says ``auto``
-    (:func:`~analysis.jobs.job_training`); returns the best configuration, its validation tau
-    and every trial."""
-    torch.set_num_threads(threads)
-    train, val, _ = protocol_splits(load_zoo(zoo_path), protocol, split, seed)
-    journal = Path(out) / "tuning" / f"{encoder}.log"
+    """Run what remains of ``encoder``'s search on zoo ``zoo`` of ``inputs`` (``base``: its
+    preset ``config`` and ``training``), each trial in the context's precision where the preset
+    says ``auto`` (:meth:`~analysis.context.RunContext.training`); returns the best
+    configuration, its validation tau and every trial."""
+    context = inputs.context
+    torch.set_num_threads(context.threads)
+    zoo_path = inputs.zoo_paths[zoo]
+    train, val, _ = protocol_splits(load_zoo(zoo_path), inputs.protocol, inputs.split, seed)
+    journal = Path(inputs.out) / "tuning" / f"{encoder}.log"
     journal.parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = JournalStorage(JournalFileBackend(str(journal)))
     space = search_space(encoder)
-    computes = job_precision(
-        Job("tune", encoder, "", (), seed, training=base.get("training", {})),
-        device,
-        precision,
-    )
+    computes = context.computes_in(encoder, base.get("training", {}))
     refuse_another_precision(encoder, storage, computes, journal)
 
     def objective(trial: optuna.Trial) -> float:
@@ -99,7 +88,7 @@ def tune_encoder(
             encoder_config={**base.get("config", {}), **chosen["config"]},
             training={**base.get("training", {}), **chosen["training"]},
         )
-        history = make_predictor(job, device, precision).fit(train, val, progress=False)
+        history = make_predictor(job, context).fit(train, val, progress=False)
         return float(history["val_kendall_tau"].max())
 
     study = search(encoder, storage, seed, trials, objective)
@@ -191,37 +180,17 @@ def tuned_config(config: BenchConfig, choices: dict[str, dict]) -> BenchConfig:
     return BenchConfig(**{**config.__dict__, "encoders": encoders})
 
 
-def tuning_arguments(
-    config: BenchConfig,
-    zoo_paths: dict,
-    out: Path,
-    threads: int,
-    device: str,
-    precision: str = "auto",
-) -> list[tuple]:
+def tuning_arguments(config: BenchConfig, inputs: RunInputs) -> list[tuple]:
     """One :func:`tune_encoder` call per encoder of ``config`` (same trials, zoo and seed)."""
     spec = config.tuning
+    trials, seed = int(spec["trials"]), int(spec.get("seed", 0))
     arguments = []
     for encoder, options in config.encoders.items():
         base = {
             "config": dict(options.get("config", {})),
             "training": {**config.training, **options.get("training", {})},
         }
-        arguments.append(
-            (
-                encoder,
-                base,
-                str(zoo_paths[spec["zoo"]]),
-                tuple(config.split),
-                config.protocol,
-                int(spec["trials"]),
-                int(spec.get("seed", 0)),
-                str(out),
-                threads,
-                device,
-                precision,
-            )
-        )
+        arguments.append((encoder, base, spec["zoo"], trials, seed, inputs))
     return arguments
 
 

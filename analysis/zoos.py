@@ -11,6 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from analysis.context import RunContext
 from nnenc.builder.build import BuildConfig, build_zoo
 from nnenc.cache import cache_dir
 from nnenc.datasets import get_dataset
@@ -40,34 +41,27 @@ def zoo_location(name: str, spec: dict, root: Path | None = None) -> Path:
 
 
 def ensure_zoos(
-    zoos: dict[str, dict],
-    names: list[str],
-    workers: int = 2,
-    ray_address: str | None = None,
-    progress: bool = True,
-    root: Path | None = None,
-    device: str = "cpu",
-    precision: str = "auto",
+    zoos: dict[str, dict], names: list[str], context: RunContext | None = None
 ) -> dict[str, Path]:
-    """Paths of the zoos ``names``, building (or finishing) the ones not yet in the cache
-    (on ``device``; in ``precision`` where a zoo's spec leaves it at ``auto``). A zoo's place
-    does not depend on ``precision``: its manifest records what built it."""
+    """Paths of the zoos ``names``, building (or finishing) the ones not yet in the context's
+    zoo cache, on its device, in its precision where a zoo's spec leaves it at ``auto``
+    (:meth:`~analysis.context.RunContext.with_precision`). A zoo's place does not depend on the
+    precision: its manifest records what built it."""
+    context = context or RunContext()
     paths = {}
     for name in names:
         spec = zoos[name]
-        path = zoo_location(name, spec, root)
+        path = zoo_location(name, spec, context.zoo_root)
         if "path" in spec:
             detect_format(path)  # a clear error now if it is not a zoo
         elif not (path / "manifest.json").is_file():  # written last: absent = not finished
-            if precision != "auto" and spec.get("precision", "auto") == "auto":
-                spec = {**spec, "precision": precision}
             build_zoo(
-                build_spec(spec),
+                build_spec(context.with_precision(spec)),
                 path,
-                workers,
-                device=device,
-                ray_address=ray_address,
-                progress=progress,
+                context.workers,
+                device=context.device,
+                ray_address=context.ray_address,
+                progress=context.progress,
             )
         paths[name] = path
     return paths

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from analysis.config import BenchConfig
+from analysis.context import RunContext
 from analysis.zoos import ensure_zoos, zoo_location
 from nnenc.builder.build import BuildConfig, build_zoo
 from nnenc.io.atomic import atomic_directory
@@ -87,7 +88,7 @@ def main() -> None:
     with atomic_directory(fresh) as staging:
         build_zoo(BuildConfig(**TRAINED_ZOO), staging / "trained" / TRAINED.name, workers=2)
         zoos = BenchConfig.from_dict(TINY_BENCH).zoos
-        ensure_zoos(zoos, list(zoos), workers=2, root=staging / "tiny")
+        ensure_zoos(zoos, list(zoos), RunContext(workers=2, zoo_root=staging / "tiny"))
         for lock in staging.rglob(".*.nnenc-lock"):  # the builds' locks, not part of a zoo
             lock.unlink()
     shutil.rmtree(KEPT, ignore_errors=True)

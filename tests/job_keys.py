@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from analysis.context import RunContext, RunInputs
 from analysis.jobs import Job, training_key
 from analysis.results import ResultsStore
 
@@ -61,7 +62,10 @@ def keys_of(folder: Path, only: set[str] | None = None) -> list[dict]:
     for job, precision, _ in row_jobs(folder):
         if only is not None and job.key not in only:
             continue
-        key = training_key(job, meta["zoos"], split, protocol, "cpu", precision)
+        inputs = RunInputs.of(
+            meta["zoos"], split, protocol, folder, RunContext(precision=precision)
+        )
+        key = training_key(job, inputs)
         if (job.key, key) in seen:
             continue
         seen.add((job.key, key))

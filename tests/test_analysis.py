@@ -15,8 +15,9 @@ import torch
 from conftest import TINY_BENCH
 
 from analysis.config import BenchConfig, preset_names
+from analysis.context import RunContext
 from analysis.intervals import Group, detectable_difference, task_intervals
-from analysis.jobs import Job, job_training, make_predictor
+from analysis.jobs import Job, make_predictor
 from analysis.plots import ablation_curves, task_bars
 from analysis.progress import missing_runs, progress_note
 from analysis.report import write_report
@@ -656,14 +657,15 @@ def test_a_folder_is_finished_in_the_precision_it_began_in(tmp_path):
     assert store.precisions() == {"sne": {"bf16"}, "statnn-trees": {"fp64"}}
     sne, trees = (Job("in-dist", e, "x", ("x",), 1) for e in ("sne", "statnn-trees"))
     with pytest.raises(ValueError, match=r"sne rows were trained in bf16.*--precision bf16"):
-        refuse_other_precisions([trees, sne], store, "cpu", "fp32")
+        refuse_other_precisions([trees, sne], store, RunContext(precision="fp32"))
     with warnings.catch_warnings():  # bf16 on a CPU without it: allowed, with a warning
         warnings.simplefilter("ignore")
-        refuse_other_precisions([trees, sne], store, "cpu", "bf16")
-    assert make_predictor(sne, "cpu", "fp32").precision == "fp32"
-    assert job_training(trees, "fp32") == {}  # not an encoder plus a head: nothing to set
+        refuse_other_precisions([trees, sne], store, RunContext(precision="bf16"))
+    fp32 = RunContext(precision="fp32")
+    assert make_predictor(sne, fp32).precision == "fp32"
+    assert fp32.training(trees.encoder, trees.training) == {}  # no precision to set
     pinned = Job("in-dist", "sne", "x", ("x",), 1, training={"precision": "bf16"})
-    assert job_training(pinned, "fp32") == {"precision": "bf16"}
+    assert fp32.training(pinned.encoder, pinned.training) == {"precision": "bf16"}
 
 
 def test_a_precision_that_would_mix_is_refused_before_the_searches_run(

@@ -139,22 +139,17 @@ def test_transfer_splits_test_only_on_architectures_the_training_split_never_had
 def test_a_held_out_job_scores_what_can_read_the_zoo_and_says_why_not(mixed_zoo, tmp_path):
     """The flat MLP reads one architecture: on a mixed zoo its rows are n/a with the reason;
     STATNN's trees train and are scored on the held-out architectures, which the rows name."""
-    from dataclasses import asdict
-
+    from analysis.context import RunContext, RunInputs
     from analysis.jobs import Job, run_job
 
     paths = {"mixed": str(mixed_zoo)}
+    inputs = RunInputs.of(paths, (0.6, 0.2, 0.2), "final", tmp_path, RunContext())
     for encoder, status in (("mlp", "n/a"), ("statnn-trees", "ok")):
         job = Job("held-out-arch", encoder, "mixed", ("mixed",), 0, training={"epochs": 1})
-        (row,) = run_job(asdict(job), paths, (0.6, 0.2, 0.2), str(tmp_path))
+        (row,) = run_job(job, inputs)
         assert row["status"] == status, row
         assert len(row["test_architectures"].split()) == 2 and row["n_test"] == 12
     assert (
         "cannot train on mixed"
-        in run_job(
-            asdict(Job("held-out-arch", "mlp", "mixed", ("mixed",), 1)),
-            paths,
-            (0.6, 0.2, 0.2),
-            str(tmp_path),
-        )[0]["reason"]
+        in run_job(Job("held-out-arch", "mlp", "mixed", ("mixed",), 1), inputs)[0]["reason"]
     )

@@ -12,6 +12,7 @@ import torch
 from conftest import TINY_BENCH
 
 from analysis.config import BenchConfig
+from analysis.context import RunContext, RunInputs
 from analysis.convergence import convergence_markdown, convergence_table, training_histories
 from analysis.jobs import plan_jobs, training_key
 from analysis.plots import validation_curves
@@ -162,12 +163,14 @@ def test_the_committed_trainings_keep_their_keys_with_schedules_in_the_options()
         config.encoders[name] = {"config": choice["config"], "training": choice["training"]}
     architectures = {n: s["architecture"] for n, s in config.zoos.items()}
     folders = {p.name for p in (ROOT / "results/full/predictors").iterdir()}
+    context = RunContext(precision="fp32")
+    inputs = RunInputs.of(meta["zoos"], config.split, config.protocol, ROOT, context)
     found = 0
     for experiment in ("in-dist", "cross-arch"):
         for job in plan_jobs(config, experiment, architectures):
             if job.encoder not in ("sne", "gmn", "deepsets", "statnn", "mlp"):
                 continue
-            key = training_key(job, meta["zoos"], config.split, config.protocol, "cpu", "fp32")
+            key = training_key(job, inputs)
             assert f"{job.encoder}_{job.source}_s{job.seed}_{key}" in folders, job
             found += 1
     assert found == 5 * 5 * (3 + 2)  # encoders x seeds x (in-dist zoos + cross-arch sources)

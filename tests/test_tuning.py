@@ -10,6 +10,7 @@ import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
+from analysis.context import RunContext, RunInputs
 from analysis.tuning import PRECISION, _suggest, search, tried_configurations, tune_encoder
 from nnenc.zoo.synthetic import write_small_cnn_zoo
 
@@ -83,14 +84,19 @@ def test_a_search_is_finished_in_the_precision_it_began_in(tmp_path):
     the chosen configuration would be picked across precisions."""
     zoo = str(write_small_cnn_zoo(tmp_path / "zoo", runs=16))
     base = {"config": {}, "training": {"epochs": 1, "batch_size": 4}}
-    common = ("mlp", base, zoo, (0.5, 0.25, 0.25), "final")
     out = str(tmp_path / "out")
-    first = tune_encoder(*common, 1, 0, out, precision="fp32")
+
+    def tune(trials: int, precision: str) -> dict:
+        context = RunContext(precision=precision, workers=1)
+        inputs = RunInputs.of({"zoo": zoo}, (0.5, 0.25, 0.25), "final", out, context)
+        return tune_encoder("mlp", base, "zoo", trials, 0, inputs)
+
+    first = tune(1, "fp32")
     assert len(first["trials"]) == 1
     journal = tmp_path / "out" / "tuning" / "mlp.log"
     study = optuna.load_study(study_name="mlp", storage=_storage(journal))
     assert [t.user_attrs[PRECISION] for t in study.trials] == ["fp32"]
     with pytest.raises(ValueError, match="began in fp32 and this run trains in bf16"):
-        tune_encoder(*common, 2, 0, out, precision="bf16")
+        tune(2, "bf16")
     assert len(optuna.load_study(study_name="mlp", storage=_storage(journal)).trials) == 1
-    assert len(tune_encoder(*common, 2, 0, out, precision="fp32")["trials"]) == 2
+    assert len(tune(2, "fp32")["trials"]) == 2
