@@ -165,8 +165,7 @@ def _learning_curve_problems(spec: dict, zoos: dict) -> list[str]:
 def _training_problems(config: BenchSpec) -> list[str]:
     """What would stop an encoder's training from running (:mod:`nnenc.budget`), each naming the
     preset key: checked here so a bad budget is refused before anything is written."""
-    from nnenc.budget import budget_problems
-    from nnenc.predict.performance import training_settings
+    from nnenc.predict.training import TrainingConfig
 
     problems = []
     scopes = {"training": config.training}
@@ -175,11 +174,11 @@ def _training_problems(config: BenchSpec) -> list[str]:
             scopes[f"encoders.{name}.training"] = {**config.training, **spec["training"]}
     for scope, training in scopes.items():
         try:
-            settings = training_settings(training)
-        except ValueError as err:
+            options = TrainingConfig.from_options(training)
+        except (TypeError, ValueError) as err:
             problems.append(f"{scope}: {err}")
             continue
-        problems += [f"{scope}: {problem}" for problem in budget_problems(settings)]
+        problems += [f"{scope}: {problem}" for problem in options.problems()]
     return problems
 
 

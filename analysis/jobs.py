@@ -107,12 +107,6 @@ def _variants(config: BenchConfig, experiment: str, encoder: str):
     return variants
 
 
-def _effective_settings(encoder: str, cfg: dict, training: dict, device: str = "cpu") -> str:
-    """The settings a job really runs with (:func:`nnenc.predict.registry.settings`), as a comparable
-    string."""
-    return json.dumps(settings(encoder, cfg, training, device), sort_keys=True, default=str)
-
-
 def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str]) -> list[Job]:
     """Every job of ``experiment`` (each reference of :mod:`nnenc.predict.registry` on each target
     included), references first (they train nothing, so a run cut short still has them), then
@@ -134,11 +128,14 @@ def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str
         return _learning_curve_jobs(config, encoders)
     for source, targets in pairs:
         for encoder in encoders:
-            same: dict[str, list] = {}  # settings -> [variant names], settings first seen first
+            same: list[tuple] = []  # (settings, [cfg, training, variant names]), first seen first
             for variant, cfg, training in _variants(config, experiment, encoder):
-                settings = _effective_settings(encoder, cfg, training)
-                same.setdefault(settings, [cfg, training]).append(variant)
-            for cfg, training, variant, *aliases in same.values():
+                effective = settings(encoder, cfg, training)
+                group = next((g for s, g in same if s == effective), None)
+                if group is None:
+                    same.append((effective, group := [cfg, training]))
+                group.append(variant)
+            for cfg, training, variant, *aliases in (group for _, group in same):
                 jobs += [
                     Job(
                         experiment,
@@ -299,7 +296,7 @@ def training_key(job: Job, inputs: RunInputs) -> str:
     deterministic), so one trains it and the others reuse it."""
     context = inputs.context
     training = context.training(job.encoder, job.training)
-    effective = _effective_settings(job.encoder, job.encoder_config, training, context.device)
+    effective = settings(job.encoder, job.encoder_config, training, context.device).canonical()
     splitting = [list(inputs.split), inputs.protocol]
     if job.experiment in TRANSFER:  # keys of the other experiments stay what they were
         splitting.append(TRANSFER[job.experiment])

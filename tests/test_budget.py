@@ -19,9 +19,10 @@ from analysis.plots import validation_curves
 from analysis.report import write_report
 from analysis.results import ResultsStore
 from analysis.runner import run_benchmark
-from nnenc.budget import best_epoch, budget_problems, ended_improving
+from nnenc.budget import best_epoch, ended_improving
 from nnenc.cli import main
-from nnenc.predict.performance import PerformancePredictor, _scheduler, training_settings
+from nnenc.predict.performance import PerformancePredictor, _scheduler
+from nnenc.predict.training import TrainingConfig
 from nnenc.zoo.splits import learning_curve_splits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,9 +49,9 @@ def test_a_budget_that_cannot_run_is_refused_naming_its_key(training, key):
 
 
 def test_the_default_patience_never_exceeds_a_short_budget():
-    assert training_settings({"epochs": 3})["patience"] == 3
-    assert training_settings({})["patience"] == 10
-    assert not budget_problems(training_settings({"epochs": 3}))
+    assert TrainingConfig.from_options({"epochs": 3}).patience == 3
+    assert TrainingConfig.from_options({}).patience == 10
+    assert not TrainingConfig.from_options({"epochs": 3}).problems()
 
 
 def test_a_bad_budget_in_a_preset_is_refused_before_anything_is_written(tmp_path, capsys):
@@ -83,7 +84,9 @@ def test_nnenc_train_refuses_patience_beyond_the_epochs_before_training(
 def test_plateau_lowers_the_rate_after_its_patience_without_a_better_tau():
     weights = [torch.nn.Parameter(torch.zeros(1))]
     optimizer = torch.optim.AdamW(weights, lr=1.0)
-    settings = training_settings({"schedule": "plateau", "schedule_patience": 2})
+    settings = TrainingConfig.from_options(
+        {"schedule": "plateau", "schedule_patience": 2}
+    ).as_dict()
     scheduler = _scheduler(optimizer, {**settings, "schedule_factor": 0.5})
     rates = []
     for tau in [0.1, 0.2, 0.2, 0.2, 0.2, 0.3, 0.3, 0.3, 0.3]:

@@ -32,7 +32,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from nnenc.applicability import TrainingDomain
-from nnenc.budget import SCHEDULE_DEFAULTS, best_epoch, check_budget, ended_improving
+from nnenc.budget import best_epoch, ended_improving
 from nnenc.encoders.base import EncoderInputError, create_encoder, encoder_class
 from nnenc.io.atomic import atomic_path, write_json
 from nnenc.io.decoding import read_json
@@ -46,43 +46,13 @@ from nnenc.metrics import (
 )
 from nnenc.params import NetworkParams
 from nnenc.precision import autocast, check_precision, resolve_precision
+from nnenc.predict.training import TrainingConfig
 from nnenc.symmetry import permute_hidden_neurons
 from nnenc.version import package_version
 from nnenc.zoo.zoo import Zoo
 
 CONFIG = "config.json"
 WEIGHTS = "weights.safetensors"
-TRAINING_DEFAULTS = {
-    "target": "test_accuracy",
-    "loss": "bce",
-    "epochs": 50,
-    "batch_size": 32,
-    "lr": 1e-3,
-    "weight_decay": 1e-2,
-    "patience": 10,
-    "seed": 0,
-    "logit_invariance": 0.0,
-    "head_hidden": 64,
-    "device": "cpu",
-    "precision": "auto",
-    **SCHEDULE_DEFAULTS,
-}
-
-
-def training_settings(training: dict) -> dict:
-    """``training`` with :data:`TRAINING_DEFAULTS` filled in; unknown keys refused. The default
-    patience never exceeds a shorter epoch cap (a patience given larger is refused by
-    :func:`nnenc.budget.check_budget`)."""
-    unknown = sorted(set(training) - set(TRAINING_DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"unknown training option(s) {unknown}; valid: {', '.join(TRAINING_DEFAULTS)}"
-        )
-    settings = {**TRAINING_DEFAULTS, **training}
-    epochs = settings["epochs"]
-    if "patience" not in training and isinstance(epochs, int) and epochs >= 1:
-        settings["patience"] = min(TRAINING_DEFAULTS["patience"], epochs)
-    return settings
 
 
 def training_precision(encoder: str, precision: str = "auto", device: str = "cpu") -> str:
@@ -220,7 +190,7 @@ class PerformancePredictor(nn.Module, HubMixin):
     Args:
         encoder: a registered encoder name (``nnenc.encoders.encoder_names()``).
         encoder_config: keyword arguments for the encoder.
-        **training: overrides of :data:`TRAINING_DEFAULTS` (target column, loss ``bce``/``mse``,
+        **training: :class:`~nnenc.predict.training.TrainingConfig` options (target column, loss ``bce``/``mse``,
             epochs, batch size, learning rate, weight decay, early-stopping patience, seed,
             logit-invariance weight, head width, device, precision ``auto``/``fp32``/``bf16``,
             learning-rate ``schedule`` and its options: :mod:`nnenc.budget`). A budget that
@@ -232,10 +202,9 @@ class PerformancePredictor(nn.Module, HubMixin):
 
     def __init__(self, encoder: str = "sne", encoder_config: dict | None = None, **training):
         super().__init__()
-        self.settings = training_settings(training)
-        check_budget(self.settings, "training options")
-        if self.settings["loss"] not in ("bce", "mse"):
-            raise ValueError(f"loss must be 'bce' or 'mse', got {self.settings['loss']!r}")
+        self.training = TrainingConfig.from_options(training).check("training options")
+        self.settings = self.training.as_dict()
+        """:attr:`training` as a dict, as ``config.json`` records it."""
         check_precision(self.settings["precision"])
         self.encoder_name = encoder
         self.encoder_config = dict(encoder_config or {})

@@ -10,14 +10,15 @@ follows :class:`nnenc.predict.protocol.Predictor` and builds itself from a bench
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from nnenc.budget import effective_budget
 from nnenc.encoders.base import create_encoder, encoder_class, encoder_names
-from nnenc.predict.performance import PerformancePredictor, training_precision, training_settings
+from nnenc.predict.performance import PerformancePredictor, training_precision
 from nnenc.predict.protocol import ROLES, Predictor
+from nnenc.predict.training import EffectiveSettings, TrainingConfig
 from nnenc.registry import Registry
 
 PREDICTORS = Registry("predictor", "nnenc.predictors", before_loading=encoder_names)
@@ -61,16 +62,17 @@ def search_space(name: str) -> dict:
     return dict((encoder_class(name) if cls is None else cls).search_space)
 
 
-def settings(name: str, config: dict, training: dict, device: str = "cpu") -> tuple[dict, dict]:
+def settings(name: str, config: dict, training: dict, device: str = "cpu") -> EffectiveSettings:
     """The settings a predictor really runs with: defaults filled in (``positional=True`` is the
     same run as the default; a constant learning rate needs no schedule options:
     :func:`nnenc.budget.effective_budget`), an encoder's precision resolved for ``device``."""
     if _check_name(name) is not None:
-        return dict(config), dict(training)
-    training = effective_budget(training_settings(training))
-    training["precision"] = training_precision(name, training["precision"], device)
+        return EffectiveSettings.of(config, training)
+    options = TrainingConfig.from_options(training)
+    precision = training_precision(name, options.precision, device)
     with torch.random.fork_rng():  # building the encoder draws its initial weights
-        return create_encoder(name, **config).config, training
+        encoder = create_encoder(name, **config).config
+    return EffectiveSettings.of(encoder, replace(options, precision=precision))
 
 
 def create_predictor(
@@ -81,7 +83,7 @@ def create_predictor(
     device: str = "cpu",
 ) -> Predictor:
     """The predictor called ``name`` with ``config`` (an encoder's options, or the predictor's
-    own) and ``training`` (:data:`~nnenc.predict.performance.TRAINING_DEFAULTS` keys)."""
+    own) and ``training`` (:class:`~nnenc.predict.training.TrainingConfig` options)."""
     cls = _check_name(name)
     config, training = dict(config or {}), dict(training or {})
     if cls is not None:
