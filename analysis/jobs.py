@@ -131,10 +131,12 @@ def plan_jobs(config: BenchConfig, experiment: str, architectures: dict[str, str
             same: list[tuple] = []  # (settings, [cfg, training, variant names]), first seen first
             for variant, cfg, training in _variants(config, experiment, encoder):
                 effective = settings(encoder, cfg, training)
-                group = next((g for s, g in same if s == effective), None)
-                if group is None:
-                    same.append((effective, group := [cfg, training]))
-                group.append(variant)
+                for known, group in same:
+                    if known == effective:
+                        group.append(variant)
+                        break
+                else:
+                    same.append((effective, [cfg, training, variant]))
             for cfg, training, variant, *aliases in (group for _, group in same):
                 jobs += [
                     Job(

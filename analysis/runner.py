@@ -132,8 +132,8 @@ def _run_jobs(
     experiments: list[str],
     context: RunContext,
 ) -> None:
-    """Run the jobs of ``arguments`` (:func:`run_tasks` where ``context`` says), appending each one's rows
-    to ``store`` as it finishes, under a progress bar of all ``total`` jobs."""
+    """Run the jobs of ``arguments`` (:func:`run_tasks` where ``context`` says), appending each
+    one's rows to ``store`` as it finishes, under a progress bar of all ``total`` jobs."""
     bar = tqdm(
         total=total,
         initial=done,

@@ -190,8 +190,8 @@ class PerformancePredictor(nn.Module, HubMixin):
     Args:
         encoder: a registered encoder name (``nnenc.encoders.encoder_names()``).
         encoder_config: keyword arguments for the encoder.
-        **training: :class:`~nnenc.predict.training.TrainingConfig` options (target column, loss ``bce``/``mse``,
-            epochs, batch size, learning rate, weight decay, early-stopping patience, seed,
+        **training: :class:`~nnenc.predict.training.TrainingConfig` options (target column,
+            loss ``bce``/``mse``, epochs, batch size, learning rate, weight decay, early-stopping patience, seed,
             logit-invariance weight, head width, device, precision ``auto``/``fp32``/``bf16``,
             learning-rate ``schedule`` and its options: :mod:`nnenc.budget`). A budget that
             cannot run is refused here, naming the key.
@@ -202,9 +202,8 @@ class PerformancePredictor(nn.Module, HubMixin):
 
     def __init__(self, encoder: str = "sne", encoder_config: dict | None = None, **training):
         super().__init__()
-        self.training = TrainingConfig.from_options(training).check("training options")
-        self.settings = self.training.as_dict()
-        """:attr:`training` as a dict, as ``config.json`` records it."""
+        # a dict, as config.json records it; not kept as self.training, nn.Module's mode flag
+        self.settings = TrainingConfig.from_options(training).check("training options").as_dict()
         check_precision(self.settings["precision"])
         self.encoder_name = encoder
         self.encoder_config = dict(encoder_config or {})
